@@ -1,0 +1,4 @@
+export * from './generated/types.js';
+export * from './generated/schemas.js';
+export { createAjv, toIssues, formatIssues, type SchemaIssue, type Ajv, type ValidateFunction } from './ajv.js';
+export { ContractValidators, type ContractSchemaId, type ValidationResult } from './validators.js';

@@ -1,0 +1,80 @@
+import { ContainerModule } from 'inversify';
+import { BlockRegistry } from './block/block-registry.port.js';
+import { InMemoryBlockRegistry } from './block/in-memory-block-registry.js';
+import { BlockEngine, type BlockEngineOptions } from './engine/block-engine.js';
+import { ExecutionEvents } from './execution/execution-events.port.js';
+import { ExecutionQueue } from './execution/execution-queue.port.js';
+import { ExecutionRepository } from './execution/execution.repository.port.js';
+import { ApiKeyRepository } from './api-key/api-key.repository.port.js';
+import { Clock, SystemClock } from './system/clock.port.js';
+import { IdGenerator, UuidGenerator } from './system/id-generator.port.js';
+import { Logger, silentLogger } from './system/logger.port.js';
+import { UserRepository } from './user/user.repository.port.js';
+import { ApiKeyService } from './use-cases/api-key.service.js';
+import { BlockCatalog } from './use-cases/block-catalog.js';
+import { ExecutionRunner } from './use-cases/execution-runner.js';
+import { ExecutionService } from './use-cases/execution.service.js';
+import { UserService } from './use-cases/user.service.js';
+import { ExecutionWorker, type ExecutionWorkerOptions } from './worker/execution-worker.js';
+
+export interface CoreModuleOptions {
+  clock?: Clock;
+  ids?: IdGenerator;
+  logger?: Logger;
+  engine?: BlockEngineOptions;
+  worker?: ExecutionWorkerOptions;
+}
+
+/**
+ * Binds the domain: block registry and engine, use-case services and the worker. Storage
+ * (UserRepository, ApiKeyRepository, ExecutionRepository) and the queue (ExecutionQueue,
+ * ExecutionEvents) come from adapter modules loaded beside it.
+ */
+export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(Clock).toConstantValue(options.clock ?? new SystemClock());
+    bind(IdGenerator).toConstantValue(options.ids ?? new UuidGenerator());
+    bind(Logger).toConstantValue(options.logger ?? silentLogger);
+    bind(BlockRegistry).toConstantValue(new InMemoryBlockRegistry());
+    bind(BlockEngine).toConstantValue(new BlockEngine(options.engine));
+    bind(BlockCatalog)
+      .toDynamicValue((ctx) => new BlockCatalog(ctx.get(BlockRegistry)))
+      .inSingletonScope();
+    bind(ExecutionService)
+      .toDynamicValue(
+        (ctx) =>
+          new ExecutionService({
+            registry: ctx.get(BlockRegistry),
+            executions: ctx.get(ExecutionRepository),
+            queue: ctx.get(ExecutionQueue),
+            events: ctx.get(ExecutionEvents),
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
+          }),
+      )
+      .inSingletonScope();
+    bind(ExecutionRunner)
+      .toDynamicValue(
+        (ctx) =>
+          new ExecutionRunner({
+            registry: ctx.get(BlockRegistry),
+            executions: ctx.get(ExecutionRepository),
+            queue: ctx.get(ExecutionQueue),
+            events: ctx.get(ExecutionEvents),
+            engine: ctx.get(BlockEngine),
+            clock: ctx.get(Clock),
+            logger: ctx.get<Logger>(Logger),
+          }),
+      )
+      .inSingletonScope();
+    bind(ExecutionWorker)
+      .toDynamicValue((ctx) => new ExecutionWorker(ctx.get(ExecutionQueue), ctx.get(ExecutionRunner), ctx.get<Logger>(Logger), options.worker))
+      .inSingletonScope();
+    bind(ApiKeyService)
+      .toDynamicValue((ctx) => new ApiKeyService({ apiKeys: ctx.get(ApiKeyRepository), users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))
+      .inSingletonScope();
+    bind(UserService)
+      .toDynamicValue((ctx) => new UserService({ users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))
+      .inSingletonScope();
+  });
+}

@@ -1,0 +1,96 @@
+import type { BlockRegistry } from '../block/block-registry.port.js';
+import type { BlockEngine } from '../engine/block-engine.js';
+import type { ExecutionEvents } from '../execution/execution-events.port.js';
+import type { DeadJob, ExecutionQueue } from '../execution/execution-queue.port.js';
+import type { ExecutionRepository } from '../execution/execution.repository.port.js';
+import { finish, isFinished, start, type Execution } from '../execution/execution.js';
+import type { Clock } from '../system/clock.port.js';
+import type { Logger } from '../system/logger.port.js';
+
+export interface ExecutionRunnerDeps {
+  registry: BlockRegistry;
+  executions: ExecutionRepository;
+  queue: ExecutionQueue;
+  events: ExecutionEvents;
+  engine: BlockEngine;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Use case runExecution (the worker's side) and the recovery of executions a restart left behind. */
+export class ExecutionRunner {
+  constructor(private readonly deps: ExecutionRunnerDeps) {}
+
+  /**
+   * Runs one execution to its end. Safe to call again for the same execution (at-least-once
+   * delivery): a finished execution is left alone, a `running` one (its worker died) restarts.
+   * Throws only for infrastructure failures, so that the queue retries the job.
+   */
+  async runExecution(executionId: string): Promise<void> {
+    const { registry, executions, events, engine, clock, logger } = this.deps;
+    const current = await executions.get(executionId);
+    if (!current || isFinished(current.status)) return;
+
+    const running = start(current, clock.now());
+    if (!(await executions.update(running, current.status))) return; // cancelled meanwhile
+
+    const block = registry.get(running.blockId);
+    if (!block) {
+      await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId} is not loaded on this worker` });
+      return;
+    }
+
+    const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }) });
+    const unsubscribe = events.subscribe(executionId, (event) => {
+      if (event.type === 'cancel_requested') run.cancel('cancelled by request');
+    });
+    try {
+      const outcome = await run.outcome;
+      await this.#finish(running, outcome);
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** Marks the execution of a job that ran out of attempts as failed, naming why. */
+  async onDeadJob(dead: DeadJob): Promise<void> {
+    const { executions, clock } = this.deps;
+    let current = await executions.get(dead.job.executionId);
+    if (!current || isFinished(current.status)) return;
+    if (current.status === 'queued') {
+      const running = start(current, clock.now());
+      if (!(await executions.update(running, 'queued'))) return;
+      current = running;
+    }
+    await this.#finish(current, { status: 'failed', outputs: current.outputs, costUsd: current.costUsd, error: `gave up after ${dead.attempts} attempts: ${dead.reason}` });
+  }
+
+  /**
+   * After a restart with a queue that keeps nothing: enqueues again every execution storage
+   * holds as queued or running, so none is left hanging. Returns how many.
+   */
+  async recoverExecutions(): Promise<number> {
+    const { executions, queue } = this.deps;
+    let count = 0;
+    const pending = await executions.listByStatus(['queued', 'running'], 100_000);
+    for (const execution of pending) {
+      await queue.enqueue({ executionId: execution.id });
+      count++;
+    }
+    return count;
+  }
+
+  async #finish(running: Execution, outcome: { status: 'completed' | 'failed' | 'cancelled'; outputs: Record<string, unknown[]>; costUsd: number; error: string | null }): Promise<void> {
+    const { executions, events, clock } = this.deps;
+    const done = finish(running, outcome.status, outcome, clock.now());
+    if (await executions.update(done, 'running')) {
+      events.publish({ type: 'finished', executionId: running.id, status: done.status });
+      return;
+    }
+    // Cancelled while it ran: keep `cancelled`, but record what the run produced and cost.
+    const now = await executions.get(running.id);
+    if (now && now.status === 'cancelled') {
+      await executions.update({ ...now, outputs: outcome.outputs, costUsd: outcome.costUsd }, 'cancelled');
+    }
+  }
+}
