@@ -17,7 +17,9 @@ export interface RegisteredBlock {
 export interface BlockRegistry {
   list(): readonly RegisteredBlock[];
   get(id: string): RegisteredBlock | undefined;
-  /** Compiles and adds a block; a duplicate id is a ConflictError. */
+  /** Compiles and adds a block; a duplicate id is a ConflictError, a bad schema a ValidationError. */
   register(block: Block, source: string): RegisteredBlock;
+  /** Adds all blocks or, when any is a duplicate or fails to compile, none of them. */
+  registerAll(blocks: readonly Block[], source: string): RegisteredBlock[];
 }
 export const BlockRegistry = Symbol.for('blockyard/BlockRegistry');

@@ -24,13 +24,20 @@ export class InMemoryBlockRegistry implements BlockRegistry {
   }
 
   register(block: Block, source: string): RegisteredBlock {
-    const { definition } = block;
-    if (this.#blocks.has(definition.id)) {
-      throw new ConflictError(`block ${definition.id} is already provided by ${this.#blocks.get(definition.id)!.source}`);
+    return this.registerAll([block], source)[0]!;
+  }
+
+  registerAll(blocks: readonly Block[], source: string): RegisteredBlock[] {
+    const seen = new Set<string>();
+    for (const { definition } of blocks) {
+      const existing = this.#blocks.get(definition.id);
+      if (existing) throw new ConflictError(`block ${definition.id} is already provided by ${existing.source}`);
+      if (seen.has(definition.id)) throw new ConflictError(`block ${definition.id} is declared twice by ${source}`);
+      seen.add(definition.id);
     }
-    const registered = compileBlock(this.#ajv, block, source);
-    this.#blocks.set(definition.id, registered);
-    return registered;
+    const compiled = blocks.map((block) => compileBlock(this.#ajv, block, source));
+    for (const registered of compiled) this.#blocks.set(registered.definition.id, registered);
+    return compiled;
   }
 }
 

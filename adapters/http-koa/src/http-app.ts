@@ -1,0 +1,48 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { accessLog } from './middleware/access-log.js';
+import { apiKeyAuth } from './middleware/api-key-auth.js';
+import { errorMapper } from './middleware/error-mapper.js';
+import { requestId } from './middleware/request-id.js';
+import { blocksRoutes } from './routes/blocks.routes.js';
+import { executionsRoutes } from './routes/executions.routes.js';
+import type { HttpDeps, HttpOptions } from './http-deps.js';
+
+/** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
+export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
+  const resolved: Required<HttpOptions> = { bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, maxWaitSeconds: options.maxWaitSeconds ?? 30 };
+  const app = new Koa({ proxy: false });
+  app.silent = true; // errors are logged by errorMapper, never printed by Koa
+
+  app.use(requestId);
+  app.use(accessLog(deps.logger));
+  app.use(errorMapper(deps.logger));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
+
+  const open = new Router();
+  open.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+
+  const api = new Router();
+  api.use('/api/v1', apiKeyAuth(deps.apiKeys));
+  blocksRoutes(api, deps, resolved);
+  executionsRoutes(api, deps);
+
+  for (const router of [open, api]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: false }));
+  }
+  app.use((ctx) => {
+    if (ctx.status === 405) {
+      ctx.body = { detail: `method ${ctx.method} not allowed on ${ctx.path}` };
+      return;
+    }
+    if (ctx.body === undefined || ctx.body === null) {
+      ctx.status = 404;
+      ctx.body = { detail: `not found: ${ctx.method} ${ctx.path}` };
+    }
+  });
+  return app;
+}

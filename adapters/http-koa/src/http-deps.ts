@@ -1,0 +1,18 @@
+import type { ContractValidators } from '@blockyard/contracts';
+import type { ApiKeyService, BlockCatalog, ExecutionService, Logger } from '@blockyard/core';
+
+/** What the HTTP adapter needs from the rest of the system. */
+export interface HttpDeps {
+  catalog: BlockCatalog;
+  executions: ExecutionService;
+  apiKeys: ApiKeyService;
+  validators: ContractValidators;
+  logger: Logger;
+}
+
+export interface HttpOptions {
+  /** Largest JSON body accepted. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Longest `?wait=` in seconds. Default 30. */
+  maxWaitSeconds?: number;
+}

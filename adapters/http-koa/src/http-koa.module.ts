@@ -1,0 +1,29 @@
+import { ContainerModule } from 'inversify';
+import { ContractValidators } from '@blockyard/contracts';
+import { ApiKeyService, BlockCatalog, ExecutionService, Logger } from '@blockyard/core';
+import type Koa from 'koa';
+import { createHttpApp } from './http-app.js';
+import type { HttpOptions } from './http-deps.js';
+
+/** The Koa application, built from the container's services. */
+export const HttpApp = Symbol.for('blockyard/HttpApp');
+export type HttpApp = Koa;
+
+export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(HttpApp)
+      .toDynamicValue((ctx) =>
+        createHttpApp(
+          {
+            catalog: ctx.get(BlockCatalog),
+            executions: ctx.get(ExecutionService),
+            apiKeys: ctx.get(ApiKeyService),
+            validators: new ContractValidators(),
+            logger: ctx.get<Logger>(Logger),
+          },
+          options,
+        ),
+      )
+      .inSingletonScope();
+  });
+}

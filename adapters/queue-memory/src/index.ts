@@ -1,0 +1,3 @@
+export { InMemoryExecutionQueue, type InMemoryQueueOptions } from './in-memory-execution-queue.js';
+export { InMemoryExecutionEvents } from './in-memory-execution-events.js';
+export { memoryQueueModule } from './queue-memory.module.js';

@@ -1,0 +1,1 @@
+export { buildProgram, runCli, CliError, type CliIO } from './program.js';

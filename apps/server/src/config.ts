@@ -1,0 +1,85 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export const FIRST_PARTY_PLUGINS = ['@blockyard/plugin-example'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** postgres://... for PostgreSQL, `memory:` for throwaway in-memory storage; unset for the SQLite file in dataDir. */
+  databaseUrl: string | null;
+  plugins: string[];
+  logLevel: LogLevel;
+  /** Executions one worker runs at once. */
+  workerConcurrency: number;
+}
+
+/** Bad configuration: every problem at once, each naming its variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the server's configuration from environment variables. The only place (with the CLI)
+ * that looks at the environment.
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ServerConfig {
+  const problems: string[] = [];
+
+  const port = intVar(env, 'PORT', 8080, 0, 65535, problems);
+  const host = (env.HOST ?? '127.0.0.1').trim();
+  if (!host) problems.push('HOST must not be empty');
+
+  const dataDirRaw = (env.BLOCKYARD_DATA_DIR ?? './.blockyard').trim();
+  if (!dataDirRaw) problems.push('BLOCKYARD_DATA_DIR must not be empty');
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  const databaseUrl = env.BLOCKYARD_DATABASE_URL?.trim() || null;
+  if (databaseUrl && !/^(postgres|postgresql):\/\/.+/.test(databaseUrl) && databaseUrl !== 'memory:') {
+    problems.push('BLOCKYARD_DATABASE_URL must be a postgres:// URL or memory: (unset means the SQLite file in BLOCKYARD_DATA_DIR)');
+  }
+
+  const plugins =
+    env.BLOCKYARD_PLUGINS === undefined
+      ? [...FIRST_PARTY_PLUGINS]
+      : env.BLOCKYARD_PLUGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+
+  const logLevel = (env.LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(env.LOG_LEVEL)})`);
+
+  const workerConcurrency = intVar(env, 'BLOCKYARD_WORKER_CONCURRENCY', 16, 1, 1024, problems);
+
+  if (problems.length) throw new ConfigError(problems);
+  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency };
+}
+
+function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+  return Number(raw);
+}
+
+/** Where the database lives, for log lines: never the password of a URL. */
+export function describeDatabase(config: ServerConfig): string {
+  if (config.databaseUrl === 'memory:') return 'memory';
+  if (config.databaseUrl) {
+    try {
+      const url = new URL(config.databaseUrl);
+      return `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return 'postgres';
+    }
+  }
+  return `sqlite ${config.dataDir}/blockyard.sqlite`;
+}

@@ -1,0 +1,5 @@
+export { readConfig, ConfigError, describeDatabase, FIRST_PARTY_PLUGINS, type ServerConfig, type LogLevel } from './config.js';
+export { composeBlockyard, type Blockyard, type ComposeOptions } from './compose.js';
+export { startServer, type RunningServer } from './server.js';
+export { PinoLogger } from './pino-logger.js';
+export { runServerFromEnv } from './run.js';

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { runServerFromEnv } from './run.js';
+
+await runServerFromEnv();

@@ -1,0 +1,42 @@
+import { ConfigError, readConfig } from './config.js';
+import { PinoLogger } from './pino-logger.js';
+import { startServer } from './server.js';
+
+/** `npm start` / `blockyard serve`: runs the API and the worker until SIGINT or SIGTERM. */
+export async function runServerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config;
+  try {
+    config = readConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`blockyard: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = PinoLogger.create(config.logLevel);
+  let server;
+  try {
+    server = await startServer(config, { logger });
+  } catch (e) {
+    logger.error(`blockyard could not start: ${(e as Error).message}`);
+    process.stderr.write(`blockyard: could not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error('shutdown failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
