@@ -16,6 +16,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   app.silent = true; // errors are logged by errorMapper, never printed by Koa
 
   app.use(requestId);
+  app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
   app.use(errorMapper(deps.logger));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
@@ -34,15 +35,15 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
-  app.use((ctx) => {
-    if (ctx.status === 405) {
-      ctx.body = { detail: `method ${ctx.method} not allowed on ${ctx.path}` };
-      return;
-    }
-    if (ctx.body === undefined || ctx.body === null) {
-      ctx.status = 404;
-      ctx.body = { detail: `not found: ${ctx.method} ${ctx.path}` };
-    }
-  });
   return app;
+}
+
+/** Unknown routes and wrong methods answer JSON like every other error. */
+async function notFoundAsJson(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  await next();
+  if (ctx.status === 405 && !ctx.body) ctx.body = { detail: `method ${ctx.method} not allowed on ${ctx.path}` };
+  else if (ctx.status === 404 && (ctx.body === undefined || ctx.body === null)) {
+    ctx.status = 404;
+    ctx.body = { detail: `not found: ${ctx.method} ${ctx.path}` };
+  }
 }

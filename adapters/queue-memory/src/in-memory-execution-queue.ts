@@ -48,6 +48,10 @@ export class InMemoryExecutionQueue implements ExecutionQueue {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 50;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Jobs waiting, leased and delayed: for tests and metrics. */
   get size(): { ready: number; leased: number; delayed: number } {
     return { ready: this.#ready.length - this.#readyHead, leased: this.#leased.size, delayed: this.#delayed.size };

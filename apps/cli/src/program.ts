@@ -116,7 +116,7 @@ export function buildProgram(io: CliIO): Command {
         if (!block) throw new CliError(`block ${blockId} not found (see: blockyard blocks list)`);
         const outcome = await container.get(BlockEngine).run(block, inputs as Record<string, unknown>, { executionId: `cli-${Date.now()}`, timeoutMs: opts.timeout });
         io.out(JSON.stringify({ status: outcome.status, outputs: outcome.outputs, error: outcome.error, cost_usd: outcome.costUsd }, null, 2));
-        if (outcome.status !== 'completed') throw new CliError(outcome.error ?? outcome.status);
+        if (outcome.status !== 'completed') throw new CliError(outcome.error);
       });
     });
 

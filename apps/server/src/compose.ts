@@ -52,7 +52,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     container,
     plugins,
     async close() {
-      await container.get(ExecutionQueue).close();
+      await container.get<ExecutionQueue>(ExecutionQueue).close();
       await closeStorage();
     },
   };

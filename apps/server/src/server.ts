@@ -26,13 +26,12 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
       const recovered = await container.get(ExecutionRunner).recoverExecutions();
       if (recovered) logger.info('re-enqueued executions left queued or running by the last run', { count: recovered });
     }
-    const worker = container.get(ExecutionWorker);
-    worker.start();
-
     const app = container.get<HttpApp>(HttpApp);
     const server = createServer(app.callback());
     server.keepAliveTimeout = 65_000;
     await listen(server, config.port, config.host);
+    const worker = container.get(ExecutionWorker);
+    worker.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info('blockyard listening', { url, database: describeDatabase(config), plugins: blockyard.plugins.filter((p) => p.status === 'loaded').map((p) => p.name) });

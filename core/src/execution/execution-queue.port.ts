@@ -31,6 +31,8 @@ export interface LeaseOptions {
 export interface ExecutionQueue {
   /** True when jobs survive a restart of this process (so no recovery from storage is needed). */
   readonly durable: boolean;
+  /** True once close() was called. */
+  readonly closed: boolean;
   enqueue(job: ExecutionJob, options?: { delayMs?: number }): Promise<void>;
   /** The next ready job, or null after waiting `waitMs` (or when the queue is closed). */
   lease(options: LeaseOptions): Promise<LeasedJob | null>;

@@ -180,8 +180,11 @@ export function queueContract(name: string, open: (options: QueueFixtureOptions)
         await openWith();
         const pending = queue.lease({ visibilityTimeoutMs: VT, waitMs: 10_000 });
         await sleep(50);
+        expect(queue.closed).to.equal(false);
         await queue.close();
         expect(await pending).to.equal(null);
+        expect(queue.closed).to.equal(true);
+        expect(await queue.lease({ visibilityTimeoutMs: VT, waitMs: 1000 })).to.equal(null);
       });
     });
   });

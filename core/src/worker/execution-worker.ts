@@ -58,6 +58,7 @@ export class ExecutionWorker {
         continue;
       }
       if (lease) await this.#process(lease);
+      else if (this.queue.closed) break;
     }
   }
 

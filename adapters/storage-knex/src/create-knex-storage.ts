@@ -1,0 +1,106 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knex, { type Knex } from 'knex';
+import { GroupCommitter } from './group-commit.js';
+import { KnexApiKeyRepository } from './knex-api-key.repository.js';
+import { KnexExecutionRepository } from './knex-execution.repository.js';
+import { KnexUserRepository } from './knex-user.repository.js';
+import { storageMigrationSource } from './migrations/storage-migration-source.js';
+import { RowCodec } from './row-codec.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { DirectWriteRunner, type WriteRunner } from './write-runner.js';
+
+export interface KnexStorageConfig {
+  /** `postgres://` or `postgresql://` selects PostgreSQL; unset selects the SQLite file. */
+  databaseUrl?: string;
+  /** Folder of the SQLite file, created if missing. Default `./data`. */
+  dataDir?: string;
+  /** SQLite file, relative to `dataDir` (or absolute, or `:memory:`). Default `blockyard.sqlite`. */
+  filename?: string;
+  /** PostgreSQL schema to keep the tables in, created if missing. Default: the server's search_path. */
+  schema?: string;
+  /** Batch concurrent writes into shared transactions. Default: on for SQLite, off for PostgreSQL. */
+  groupCommit?: boolean;
+}
+
+/** Opened storage: the repositories over one knex instance. */
+export interface KnexStorage {
+  readonly users: KnexUserRepository;
+  readonly apiKeys: KnexApiKeyRepository;
+  readonly executions: KnexExecutionRepository;
+  readonly knex: Knex;
+  readonly dialect: SqlDialect;
+  /** The group committer every write goes through, or null when writes commit one by one. */
+  readonly groupCommit: GroupCommitter | null;
+  /** Waits for pending writes, then closes the connections. */
+  close(): Promise<void>;
+}
+
+/** SQLite settings for durable commits that do not block readers, applied to each connection. */
+const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000'];
+
+interface SqliteConnection {
+  exec(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/** Opens (and migrates) the database the config names. */
+export async function createKnexStorage(config: KnexStorageConfig = {}): Promise<KnexStorage> {
+  const dialect = dialectOf(config.databaseUrl);
+  const db = knex(dialect === 'postgres' ? postgresConfig(config) : sqliteConfig(config));
+  try {
+    if (dialect === 'postgres' && config.schema) await db.raw('CREATE SCHEMA IF NOT EXISTS ??', [config.schema]);
+    await db.migrate.latest({ migrationSource: storageMigrationSource(dialect) });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db) : null;
+  const writes: WriteRunner = groupCommit ?? new DirectWriteRunner(db);
+  const codec = new RowCodec(dialect);
+  return {
+    users: new KnexUserRepository(db, writes, codec),
+    apiKeys: new KnexApiKeyRepository(db, writes, codec),
+    executions: new KnexExecutionRepository(db, writes, codec),
+    knex: db,
+    dialect,
+    groupCommit,
+    async close() {
+      await writes.flush();
+      await db.destroy();
+    },
+  };
+}
+
+function dialectOf(databaseUrl: string | undefined): SqlDialect {
+  if (!databaseUrl) return 'sqlite';
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return 'postgres';
+  throw new Error('databaseUrl must start with postgres:// or postgresql:// (leave it unset for SQLite)');
+}
+
+function postgresConfig(config: KnexStorageConfig): Knex.Config {
+  return {
+    client: 'pg',
+    connection: config.databaseUrl,
+    ...(config.schema ? { searchPath: [config.schema] } : {}),
+    pool: { min: 0, max: 10 },
+  };
+}
+
+function sqliteConfig(config: KnexStorageConfig): Knex.Config {
+  const name = config.filename ?? 'blockyard.sqlite';
+  const filename = name === ':memory:' ? name : resolve(config.dataDir ?? 'data', name);
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+  return {
+    client: 'sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    // One connection: SQLite has one writer anyway, and group commit needs writes in order.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void) => {
+        connection.exec(SQLITE_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join(' '), (error) => done(error, connection));
+      },
+    },
+  };
+}

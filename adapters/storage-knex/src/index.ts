@@ -1,0 +1,10 @@
+export * from './create-knex-storage.js';
+export * from './storage-knex.module.js';
+export * from './group-commit.js';
+export * from './write-runner.js';
+export * from './knex-user.repository.js';
+export * from './knex-api-key.repository.js';
+export * from './knex-execution.repository.js';
+export * from './migrations/storage-migration.js';
+export * from './migrations/storage-migration-source.js';
+export type { SqlDialect } from './sql-dialect.js';

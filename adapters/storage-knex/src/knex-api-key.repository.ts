@@ -1,0 +1,95 @@
+import type { ApiKey, ApiKeyRepository, ApiKeyScope } from '@blockyard/core';
+import type { Knex } from 'knex';
+import type { DbDate, RowCodec } from './row-codec.js';
+import { rethrowUniqueViolation } from './unique-violation.js';
+import type { WriteRunner } from './write-runner.js';
+
+interface ApiKeyRow {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  /** JSON array of scope names. */
+  scopes: unknown;
+  created_at: DbDate;
+  last_used_at: DbDate | null;
+  expires_at: DbDate | null;
+  revoked_at: DbDate | null;
+}
+
+/** API keys in the `api_keys` table; `hash` is unique. */
+export class KnexApiKeyRepository implements ApiKeyRepository {
+  constructor(
+    private readonly knex: Knex,
+    private readonly writes: WriteRunner,
+    private readonly codec: RowCodec,
+  ) {}
+
+  async create(key: ApiKey): Promise<void> {
+    const { codec } = this;
+    const row: ApiKeyRow = {
+      id: key.id,
+      user_id: key.userId,
+      name: key.name,
+      prefix: key.prefix,
+      hash: key.hash,
+      scopes: codec.json(key.scopes),
+      created_at: codec.date(key.createdAt),
+      last_used_at: codec.nullableDate(key.lastUsedAt),
+      expires_at: codec.nullableDate(key.expiresAt),
+      revoked_at: codec.nullableDate(key.revokedAt),
+    };
+    await this.writes.run(async (db) => {
+      try {
+        await db<ApiKeyRow>('api_keys').insert(row);
+      } catch (error) {
+        rethrowUniqueViolation(error, (column) =>
+          column === 'hash' ? 'an API key with this hash already exists' : `API key ${key.id} already exists`,
+        );
+      }
+    });
+  }
+
+  async get(id: string): Promise<ApiKey | null> {
+    const row = await this.knex<ApiKeyRow>('api_keys').where('id', id).first();
+    return row ? this.toApiKey(row) : null;
+  }
+
+  async findByHash(hash: string): Promise<ApiKey | null> {
+    const row = await this.knex<ApiKeyRow>('api_keys').where('hash', hash).first();
+    return row ? this.toApiKey(row) : null;
+  }
+
+  async listByUser(userId: string): Promise<ApiKey[]> {
+    const rows = await this.knex<ApiKeyRow>('api_keys')
+      .where('user_id', userId)
+      .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+    return rows.map((row) => this.toApiKey(row));
+  }
+
+  async revoke(id: string, at: Date): Promise<boolean> {
+    const changed = await this.writes.run((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ revoked_at: this.codec.date(at) }));
+    return changed > 0;
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    await this.writes.run((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ last_used_at: this.codec.date(at) }));
+  }
+
+  private toApiKey(row: ApiKeyRow): ApiKey {
+    const { codec } = this;
+    return {
+      id: row.id,
+      userId: row.user_id,
+      name: row.name,
+      prefix: row.prefix,
+      hash: row.hash,
+      scopes: codec.readJson<ApiKeyScope[]>(row.scopes),
+      createdAt: codec.readDate(row.created_at),
+      lastUsedAt: codec.readNullableDate(row.last_used_at),
+      expiresAt: codec.readNullableDate(row.expires_at),
+      revokedAt: codec.readNullableDate(row.revoked_at),
+    };
+  }
+}

@@ -1,0 +1,100 @@
+import type { Execution, ExecutionRepository, ExecutionStatus } from '@blockyard/core';
+import type { Knex } from 'knex';
+import type { DbDate, RowCodec } from './row-codec.js';
+import { rethrowUniqueViolation } from './unique-violation.js';
+import type { WriteRunner } from './write-runner.js';
+
+interface ExecutionRow {
+  id: string;
+  user_id: string;
+  block_id: string;
+  status: ExecutionStatus;
+  /** JSON object. */
+  inputs: unknown;
+  /** JSON object of arrays. */
+  outputs: unknown;
+  error: string | null;
+  cost_usd: number;
+  attempts: number;
+  created_at: DbDate;
+  started_at: DbDate | null;
+  completed_at: DbDate | null;
+}
+
+/** Executions in the `executions` table; `update` is a compare-and-set on `status`. */
+export class KnexExecutionRepository implements ExecutionRepository {
+  constructor(
+    private readonly knex: Knex,
+    private readonly writes: WriteRunner,
+    private readonly codec: RowCodec,
+  ) {}
+
+  async create(execution: Execution): Promise<void> {
+    const row = this.toRow(execution);
+    await this.writes.run(async (db) => {
+      try {
+        await db<ExecutionRow>('executions').insert(row);
+      } catch (error) {
+        rethrowUniqueViolation(error, () => `execution ${execution.id} already exists`);
+      }
+    });
+  }
+
+  async get(id: string): Promise<Execution | null> {
+    const row = await this.knex<ExecutionRow>('executions').where('id', id).first();
+    return row ? this.toExecution(row) : null;
+  }
+
+  async update(execution: Execution, expectedStatus: ExecutionStatus): Promise<boolean> {
+    const { id: _id, ...changes } = this.toRow(execution);
+    const changed = await this.writes.run((db) =>
+      db<ExecutionRow>('executions').where({ id: execution.id, status: expectedStatus }).update(changes),
+    );
+    return changed > 0;
+  }
+
+  async listByStatus(statuses: readonly ExecutionStatus[], limit: number): Promise<Execution[]> {
+    if (limit <= 0 || statuses.length === 0) return [];
+    const rows = await this.knex<ExecutionRow>('executions')
+      .whereIn('status', [...statuses])
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .limit(limit);
+    return rows.map((row) => this.toExecution(row));
+  }
+
+  private toRow(execution: Execution): ExecutionRow {
+    const { codec } = this;
+    return {
+      id: execution.id,
+      user_id: execution.userId,
+      block_id: execution.blockId,
+      status: execution.status,
+      inputs: codec.json(execution.inputs),
+      outputs: codec.json(execution.outputs),
+      error: execution.error,
+      cost_usd: execution.costUsd,
+      attempts: execution.attempts,
+      created_at: codec.date(execution.createdAt),
+      started_at: codec.nullableDate(execution.startedAt),
+      completed_at: codec.nullableDate(execution.completedAt),
+    };
+  }
+
+  private toExecution(row: ExecutionRow): Execution {
+    const { codec } = this;
+    return {
+      id: row.id,
+      userId: row.user_id,
+      blockId: row.block_id,
+      status: row.status,
+      inputs: codec.readJson<Record<string, unknown>>(row.inputs),
+      outputs: codec.readJson<Record<string, unknown[]>>(row.outputs),
+      error: row.error,
+      costUsd: Number(row.cost_usd),
+      attempts: Number(row.attempts),
+      createdAt: codec.readDate(row.created_at),
+      startedAt: codec.readNullableDate(row.started_at),
+      completedAt: codec.readNullableDate(row.completed_at),
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import type { User, UserRepository } from '@blockyard/core';
+import type { Knex } from 'knex';
+import type { DbDate, RowCodec } from './row-codec.js';
+import { rethrowUniqueViolation } from './unique-violation.js';
+import type { WriteRunner } from './write-runner.js';
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  created_at: DbDate;
+}
+
+/** Users in the `users` table. */
+export class KnexUserRepository implements UserRepository {
+  constructor(
+    private readonly knex: Knex,
+    private readonly writes: WriteRunner,
+    private readonly codec: RowCodec,
+  ) {}
+
+  async create(user: User): Promise<void> {
+    const row: UserRow = { id: user.id, email: user.email, name: user.name, created_at: this.codec.date(user.createdAt) };
+    await this.writes.run(async (db) => {
+      try {
+        await db<UserRow>('users').insert(row);
+      } catch (error) {
+        rethrowUniqueViolation(error, (column) =>
+          column === 'email' ? `a user with email ${user.email} already exists` : `user ${user.id} already exists`,
+        );
+      }
+    });
+  }
+
+  async get(id: string): Promise<User | null> {
+    const row = await this.knex<UserRow>('users').where('id', id).first();
+    return row ? this.toUser(row) : null;
+  }
+
+  async findByEmail(email: string): Promise<User | null> {
+    const row = await this.knex<UserRow>('users').where('email', email).first();
+    return row ? this.toUser(row) : null;
+  }
+
+  async list(limit: number): Promise<User[]> {
+    if (limit <= 0) return [];
+    const rows = await this.knex<UserRow>('users').orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit);
+    return rows.map((row) => this.toUser(row));
+  }
+
+  private toUser(row: UserRow): User {
+    return { id: row.id, email: row.email, name: row.name, createdAt: this.codec.readDate(row.created_at) };
+  }
+}

@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import type { SqlDialect } from '../sql-dialect.js';
+import { initialSchema } from './0001-initial-schema.js';
+import type { StorageMigration } from './storage-migration.js';
+
+/** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema];
+
+/** The migrations as a knex migration source, bound to the dialect they run on. */
+export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {
+  return {
+    getMigrations: async () => [...STORAGE_MIGRATIONS],
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => ({
+      up: (knex: Knex) => migration.up(knex, dialect),
+      down: (knex: Knex) => migration.down(knex, dialect),
+    }),
+  };
+}

@@ -1,0 +1,2 @@
+/** The SQL databases the knex storage adapter runs on. */
+export type SqlDialect = 'sqlite' | 'postgres';

@@ -1,0 +1,12 @@
+import { ApiKeyRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { ContainerModule } from 'inversify';
+import type { KnexStorage } from './create-knex-storage.js';
+
+/** Binds the storage ports to an opened knex storage; its owner closes it. */
+export function knexStorageModule(storage: KnexStorage): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(UserRepository).toConstantValue(storage.users);
+    bind(ApiKeyRepository).toConstantValue(storage.apiKeys);
+    bind(ExecutionRepository).toConstantValue(storage.executions);
+  });
+}

@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storageContract } from '@blockyard/core/testing';
+import { createKnexStorage } from './create-knex-storage.js';
+import { assertPostgresReachable, openPostgresTestStorage } from './postgres-test-database.js';
+
+storageContract('knex sqlite', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'blockyard-knex-'));
+  const storage = await createKnexStorage({ dataDir });
+  return {
+    users: storage.users,
+    apiKeys: storage.apiKeys,
+    executions: storage.executions,
+    async close() {
+      await storage.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('knex on PostgreSQL', () => {
+  before(assertPostgresReachable);
+
+  for (const groupCommit of [false, true]) {
+    storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
+      const storage = await openPostgresTestStorage({ groupCommit });
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, close: () => storage.drop() };
+    });
+  }
+});

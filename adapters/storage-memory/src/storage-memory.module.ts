@@ -1,0 +1,14 @@
+import { ApiKeyRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { ContainerModule } from 'inversify';
+import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
+import { InMemoryExecutionRepository } from './in-memory-execution.repository.js';
+import { InMemoryUserRepository } from './in-memory-user.repository.js';
+
+/** Binds the storage ports to fresh in-memory repositories (one set per module instance). */
+export function memoryStorageModule(): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(UserRepository).toConstantValue(new InMemoryUserRepository());
+    bind(ApiKeyRepository).toConstantValue(new InMemoryApiKeyRepository());
+    bind(ExecutionRepository).toConstantValue(new InMemoryExecutionRepository());
+  });
+}

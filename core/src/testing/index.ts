@@ -1,0 +1,4 @@
+export * from './storage.contract.js';
+export * from './storage.fixtures.js';
+export * from './expect-conflict.js';
+export * from './queue.contract.js';

@@ -1,0 +1,43 @@
+import type { ApiKeyRepository } from '../api-key/api-key.repository.port.js';
+import type { ExecutionRepository } from '../execution/execution.repository.port.js';
+import type { UserRepository } from '../user/user.repository.port.js';
+import { apiKeyRepositoryContract } from './api-key-repository.contract.js';
+import { executionRepositoryContract } from './execution-repository.contract.js';
+import { userRepositoryContract } from './user-repository.contract.js';
+
+/** One opened storage: the three repositories over empty state, and how to let go of them. */
+export interface StorageFixture {
+  users: UserRepository;
+  apiKeys: ApiKeyRepository;
+  executions: ExecutionRepository;
+  close(): Promise<void>;
+}
+
+/**
+ * The shared contract of the storage ports, as mocha suites. Every storage adapter runs it;
+ * `open` is called before each test and must answer repositories over empty storage.
+ */
+export function storageContract(name: string, open: () => Promise<StorageFixture>): void {
+  describe(`${name} storage contract`, () => {
+    let fixture: StorageFixture | undefined;
+
+    beforeEach(async () => {
+      fixture = await open();
+    });
+
+    afterEach(async () => {
+      const opened = fixture;
+      fixture = undefined;
+      await opened?.close();
+    });
+
+    const current = (): StorageFixture => {
+      if (!fixture) throw new Error('storage fixture is not open');
+      return fixture;
+    };
+
+    userRepositoryContract(() => current().users);
+    apiKeyRepositoryContract(() => current().apiKeys);
+    executionRepositoryContract(() => current().executions);
+  });
+}
