@@ -4,6 +4,9 @@ import { makeDataDir, removeDataDir, runServerToExit, startServerProcess, type S
 import { createKey, runBlockyard } from './support/cli.js';
 import { pollExecution, request } from './support/http.js';
 import { brokenPluginFixture } from './support/plugin-fixtures.js';
+import { startExampleApi } from './support/example-api.js';
+import { ApiKeyService, UserService } from '@blockyard/core';
+import { composeBlockyard, readConfig } from '@blockyard/server';
 
 const validators = new ContractValidators();
 function expectContract(schema: ContractSchemaId, body: unknown): void {
@@ -188,7 +191,71 @@ describe('server end to end (HTTP on 127.0.0.1, SQLite, example plugin)', functi
     });
   });
 
+  describe('example.greet against a local Example API', () => {
+    it('creates one resource per greeting and streams each response', async () => {
+      const api = await startExampleApi();
+      try {
+        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', {
+          key,
+          body: { inputs: { name: 'Ada', greetings: ['Hello', 'Hi'], is_funny: false, api_base_url: `${api.url}/v1` } },
+        });
+        expect(res.status).to.equal(200);
+        expect(res.body.status, res.body.error).to.equal('completed');
+        expect(res.body.outputs.response).to.deep.equal([{ message: 'API response: created Hello, Ada.' }, { message: 'API response: created Hi, Ada.' }]);
+        expect(res.body.outputs.all_responses).to.deep.equal([res.body.outputs.response]);
+        expect(res.body.outputs.greeting_count).to.deep.equal([2]);
+        expect(res.body.cost_usd).to.equal(0.001);
+        expect(api.received).to.deep.equal([
+          { method: 'POST', path: '/v1/resources', body: { name: 'Hello, Ada.', type: 'greeting' } },
+          { method: 'POST', path: '/v1/resources', body: { name: 'Hi, Ada.', type: 'greeting' } },
+        ]);
+      } finally {
+        await api.close();
+      }
+    });
+
+    it('applies the input defaults (three greetings, funny)', async () => {
+      const api = await startExampleApi();
+      try {
+        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Bo', api_base_url: `${api.url}/v1` } } });
+        expect(res.body.inputs).to.deep.equal({ name: 'Bo', greetings: ['Hello', 'Hi', 'Hey'], is_funny: true, api_base_url: `${api.url}/v1` });
+        expect(res.body.outputs.greeting_count).to.deep.equal([3]);
+        expect((api.received[0]!.body as { name: string }).name).to.equal('Hello, Bo :)');
+      } finally {
+        await api.close();
+      }
+    });
+
+    it('fails with the upstream status when the Example API refuses', async () => {
+      const api = await startExampleApi(503);
+      try {
+        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Ada', api_base_url: `${api.url}/v1` } } });
+        expect(res.body.status).to.equal('failed');
+        expect(res.body.error).to.equal('Example API answered 503 when creating a resource');
+      } finally {
+        await api.close();
+      }
+    });
+  });
+
   describe('GET /api/v1/executions/:id', () => {
+    it("answers 404 for another user's execution, and 404 to cancel it", async () => {
+      const mine = await request(base, 'POST', '/api/v1/blocks/example.echo/execute?wait=5', { key, body: { inputs: { text: 'private' } } });
+      const other = await composeBlockyard(readConfig({ BLOCKYARD_DATA_DIR: env.BLOCKYARD_DATA_DIR }), { loadPlugins: false });
+      let bobKey: string;
+      try {
+        const bob = await other.container.get(UserService).createUser({ email: 'bob@example.com', name: 'Bob' });
+        bobKey = (await other.container.get(ApiKeyService).createApiKey({ userId: bob.id, scopes: ['READ_RUN', 'WRITE_RUN'] })).secret;
+      } finally {
+        await other.close();
+      }
+      const seen = await request(base, 'GET', `/api/v1/executions/${mine.body.execution_id}`, { key: bobKey });
+      expect(seen.status).to.equal(404);
+      expect(JSON.stringify(seen.body)).not.to.contain('private');
+      const cancel = await request(base, 'POST', `/api/v1/executions/${mine.body.execution_id}/cancel`, { key: bobKey });
+      expect(cancel.status).to.equal(404);
+    });
+
     it('answers 404 for an unknown id', async () => {
       const res = await request(base, 'GET', '/api/v1/executions/does-not-exist', { key });
       expect(res.status).to.equal(404);

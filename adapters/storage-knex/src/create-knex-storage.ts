@@ -54,7 +54,7 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     await db.destroy();
     throw error;
   }
-  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db) : null;
+  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db, { atomicStatements: dialect === 'sqlite' }) : null;
   const writes: WriteRunner = groupCommit ?? new DirectWriteRunner(db);
   const codec = new RowCodec(dialect);
   return {

@@ -4,45 +4,74 @@ import { expect } from 'chai';
 import knex, { type Knex } from 'knex';
 import { createKnexStorage, type KnexStorage } from './create-knex-storage.js';
 import { GroupCommitter } from './group-commit.js';
+import { assertPostgresReachable, openPostgresTestStorage } from './postgres-test-database.js';
+
+/** Opens storage whose writes go through a GroupCommitter. */
+type OpenGroupCommitStorage = () => Promise<{ storage: KnexStorage; close(): Promise<void> }>;
+
+const storages: Array<[string, OpenGroupCommitStorage]> = [
+  [
+    'SQLite (atomic statements, no savepoints)',
+    async () => {
+      const storage = await createKnexStorage({ filename: ':memory:' });
+      return { storage, close: () => storage.close() };
+    },
+  ],
+  [
+    'PostgreSQL (a savepoint per write)',
+    async () => {
+      await assertPostgresReachable();
+      const storage = await openPostgresTestStorage({ groupCommit: true });
+      return { storage, close: () => storage.drop() };
+    },
+  ],
+];
 
 describe('GroupCommitter', () => {
-  describe('in the SQLite storage', () => {
-    let storage: KnexStorage;
-    let committer: GroupCommitter;
+  for (const [name, open] of storages) {
+    describe(`in the storage on ${name}`, () => {
+      let opened: Awaited<ReturnType<OpenGroupCommitStorage>> | undefined;
+      let storage: KnexStorage;
+      let committer: GroupCommitter;
 
-    beforeEach(async () => {
-      storage = await createKnexStorage({ filename: ':memory:' });
-      committer = storage.groupCommit!;
+      beforeEach(async () => {
+        opened = await open();
+        storage = opened.storage;
+        committer = storage.groupCommit!;
+      });
+      afterEach(async () => {
+        await opened?.close();
+        opened = undefined;
+      });
+
+      it('commits 100 concurrent creates in far fewer than 100 transactions', async () => {
+        const before = committer.committedBatches;
+        const executions = Array.from({ length: 100 }, () => executionFixture());
+        await Promise.all(executions.map((execution) => storage.executions.create(execution)));
+        const batches = committer.committedBatches - before;
+        expect(batches).to.be.greaterThan(0);
+        expect(batches).to.be.at.most(3);
+        expect(await storage.executions.listByStatus(['queued'], 1000)).to.have.length(100);
+      });
+
+      it('rejects only the failing write of a batch and commits the others', async () => {
+        const existing = executionFixture();
+        await storage.executions.create(existing);
+        const before = committer.committedBatches;
+        const fresh = Array.from({ length: 40 }, () => executionFixture());
+        const writes = [...fresh.slice(0, 20), { ...existing, blockId: 'duplicate' }, ...fresh.slice(20)];
+        const results = await Promise.allSettled(writes.map((execution) => storage.executions.create(execution)));
+
+        expect(results.filter((r) => r.status === 'rejected')).to.have.length(1);
+        const failed = results[20] as PromiseRejectedResult;
+        expect(failed.status).to.equal('rejected');
+        expect(failed.reason).to.be.instanceOf(ConflictError);
+        expect(committer.committedBatches - before).to.be.at.most(3);
+        for (const execution of fresh) expect(await storage.executions.get(execution.id)).to.deep.equal(execution);
+        expect(await storage.executions.get(existing.id)).to.deep.equal(existing);
+      });
     });
-    afterEach(() => storage.close());
-
-    it('commits 100 concurrent creates in far fewer than 100 transactions', async () => {
-      const before = committer.committedBatches;
-      const executions = Array.from({ length: 100 }, () => executionFixture());
-      await Promise.all(executions.map((execution) => storage.executions.create(execution)));
-      const batches = committer.committedBatches - before;
-      expect(batches).to.be.greaterThan(0);
-      expect(batches).to.be.at.most(3);
-      expect(await storage.executions.listByStatus(['queued'], 1000)).to.have.length(100);
-    });
-
-    it('rejects only the failing write of a batch and commits the others', async () => {
-      const existing = executionFixture();
-      await storage.executions.create(existing);
-      const before = committer.committedBatches;
-      const fresh = Array.from({ length: 40 }, () => executionFixture());
-      const writes = [...fresh.slice(0, 20), { ...existing, blockId: 'duplicate' }, ...fresh.slice(20)];
-      const results = await Promise.allSettled(writes.map((execution) => storage.executions.create(execution)));
-
-      expect(results.filter((r) => r.status === 'rejected')).to.have.length(1);
-      const failed = results[20] as PromiseRejectedResult;
-      expect(failed.status).to.equal('rejected');
-      expect(failed.reason).to.be.instanceOf(ConflictError);
-      expect(committer.committedBatches - before).to.be.at.most(3);
-      for (const execution of fresh) expect(await storage.executions.get(execution.id)).to.deep.equal(execution);
-      expect(await storage.executions.get(existing.id)).to.deep.equal(existing);
-    });
-  });
+  }
 
   describe('on its own', () => {
     let db: Knex;
@@ -70,6 +99,28 @@ describe('GroupCommitter', () => {
       expect((results[1] as PromiseRejectedResult).reason.message).to.equal('handler failed after writing');
       expect((results[3] as PromiseFulfilledResult<{ n: number }>).value).to.deep.equal({ n: 2 });
       expect(await ids()).to.deep.equal(['a', 'c']);
+    });
+
+    it('runs single statements side by side, a failing one undone by SQLite alone, beside savepointed writes', async () => {
+      const committer = new GroupCommitter(db, { atomicStatements: true });
+      await committer.runStatement((trx) => trx('notes').insert({ id: 'taken' }));
+      const before = committer.committedBatches;
+      const results = await Promise.allSettled([
+        committer.runStatement((trx) => trx('notes').insert({ id: 's1' })),
+        committer.run(async (trx) => {
+          await trx('notes').insert({ id: 'r1' });
+          await trx('notes').insert({ id: 'taken' });
+        }),
+        committer.runStatement((trx) => trx('notes').insert({ id: 'taken' })),
+        committer.runStatement((trx) => trx('notes').insert({ id: 's2' })),
+        committer.run((trx) => trx('notes').insert({ id: 'r2' }).then(() => 'ok')),
+        committer.runStatement<number>((trx) => trx('notes').where('id', 'taken').update({ id: 'taken' })),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((results[4] as PromiseFulfilledResult<string>).value).to.equal('ok');
+      expect((results[5] as PromiseFulfilledResult<number>).value).to.equal(1);
+      expect(committer.committedBatches - before).to.equal(1);
+      expect(await ids()).to.deep.equal(['r2', 's1', 's2', 'taken']);
     });
 
     it('answers each caller with what its own write returned', async () => {

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
-import type { WriteRunner } from './write-runner.js';
+import type { WriteRunner, WriteStatement } from './write-runner.js';
 
 interface QueuedWrite {
-  fn: (db: Knex) => Promise<unknown>;
+  execute: (trx: Knex.Transaction) => Promise<unknown>;
+  /** A single statement that may run beside the batch's other statements, without a savepoint. */
+  concurrent: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -12,21 +14,31 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 export interface GroupCommitOptions {
   /** Most writes committed by one transaction. Default 256. */
   maxBatchSize?: number;
+  /**
+   * True when a failing statement undoes only itself and leaves its transaction usable, as in
+   * SQLite (a constraint violation aborts the statement, not the transaction). Single-statement
+   * writes then run side by side without savepoints. False (the default) gives every write a
+   * savepoint, as PostgreSQL needs: there any error aborts the whole transaction.
+   */
+  atomicStatements?: boolean;
 }
 
 /**
  * Group commit: writes that arrive while a transaction is committing wait and then share the
  * next transaction, so many writes cost one durable commit (one fsync) instead of one each.
  *
- * Each write runs in its own savepoint inside the batch's transaction: a write that fails
- * (a duplicate key, say) is rolled back and rejects its own caller only. A caller's promise
- * settles after the batch has committed, so a resolved write is durable. Writes run one after
- * another on the transaction's connection; `fn` must use only the `db` it is given and must
- * not call `run` itself (it would wait for its own batch).
+ * A write rejects its own caller only: a failing `run` is rolled back to its savepoint, and a
+ * failing `runStatement` to its savepoint too, or, with `atomicStatements`, by the database's
+ * own statement rollback. Every caller settles after its batch has committed, so a resolved
+ * write is durable. Within a batch, single statements run first, concurrently, then the
+ * `run` writes one after another; callers in one batch were concurrent, so any order is theirs.
+ * `fn` must use only the `db` it is given and must not call the committer itself (it would
+ * wait for its own batch).
  */
 export class GroupCommitter implements WriteRunner {
   private readonly queue: QueuedWrite[] = [];
   private readonly maxBatchSize: number;
+  private readonly atomicStatements: boolean;
   private draining: Promise<void> | null = null;
   private batches = 0;
 
@@ -35,6 +47,7 @@ export class GroupCommitter implements WriteRunner {
     options: GroupCommitOptions = {},
   ) {
     this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 256);
+    this.atomicStatements = options.atomicStatements ?? false;
   }
 
   /** How many batch transactions have committed so far. */
@@ -43,14 +56,24 @@ export class GroupCommitter implements WriteRunner {
   }
 
   run<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      this.draining ??= this.drain();
-    });
+    return this.enqueue((trx) => trx.transaction((savepoint) => fn(savepoint)), false);
+  }
+
+  runStatement<T>(build: (db: Knex) => WriteStatement): Promise<T> {
+    // Promise.resolve runs the builder (a thenable that queries on every then) exactly once.
+    const statement = (db: Knex) => Promise.resolve(build(db) as PromiseLike<T>);
+    return this.atomicStatements ? this.enqueue(statement, true) : this.run(statement);
   }
 
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
+  }
+
+  private enqueue<T>(execute: (trx: Knex.Transaction) => Promise<T>, concurrent: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ execute, concurrent, resolve: resolve as (value: unknown) => void, reject });
+      this.draining ??= this.drain();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -68,12 +91,13 @@ export class GroupCommitter implements WriteRunner {
       await this.knex.transaction(async (trx) => {
         // Taken only now, once BEGIN is done, so that writes arriving meanwhile join in.
         batch = this.queue.splice(0, this.maxBatchSize);
-        for (const write of batch) {
-          try {
-            outcomes.push({ ok: true, value: await trx.transaction((savepoint) => write.fn(savepoint)) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
+        await Promise.all(
+          batch.map(async (write, i) => {
+            if (write.concurrent) outcomes[i] = await settle(() => write.execute(trx));
+          }),
+        );
+        for (const [i, write] of batch.entries()) {
+          if (!write.concurrent) outcomes[i] = await settle(() => write.execute(trx));
         }
       });
     } catch (error) {
@@ -88,5 +112,13 @@ export class GroupCommitter implements WriteRunner {
       if (outcome.ok) write.resolve(outcome.value);
       else write.reject(outcome.error);
     });
+  }
+}
+
+async function settle(write: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    return { ok: true, value: await write() };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

@@ -40,15 +40,11 @@ export class KnexApiKeyRepository implements ApiKeyRepository {
       expires_at: codec.nullableDate(key.expiresAt),
       revoked_at: codec.nullableDate(key.revokedAt),
     };
-    await this.writes.run(async (db) => {
-      try {
-        await db<ApiKeyRow>('api_keys').insert(row);
-      } catch (error) {
-        rethrowUniqueViolation(error, (column) =>
-          column === 'hash' ? 'an API key with this hash already exists' : `API key ${key.id} already exists`,
-        );
-      }
-    });
+    await this.writes.runStatement((db) => db<ApiKeyRow>('api_keys').insert(row)).catch((error: unknown) =>
+      rethrowUniqueViolation(error, (column) =>
+        column === 'hash' ? 'an API key with this hash already exists' : `API key ${key.id} already exists`,
+      ),
+    );
   }
 
   async get(id: string): Promise<ApiKey | null> {
@@ -69,12 +65,14 @@ export class KnexApiKeyRepository implements ApiKeyRepository {
   }
 
   async revoke(id: string, at: Date): Promise<boolean> {
-    const changed = await this.writes.run((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ revoked_at: this.codec.date(at) }));
+    const revokedAt = this.codec.date(at);
+    const changed = await this.writes.runStatement<number>((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ revoked_at: revokedAt }));
     return changed > 0;
   }
 
   async touch(id: string, at: Date): Promise<void> {
-    await this.writes.run((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ last_used_at: this.codec.date(at) }));
+    const lastUsedAt = this.codec.date(at);
+    await this.writes.runStatement((db) => db<ApiKeyRow>('api_keys').where('id', id).update({ last_used_at: lastUsedAt }));
   }
 
   private toApiKey(row: ApiKeyRow): ApiKey {

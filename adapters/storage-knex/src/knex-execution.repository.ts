@@ -31,13 +31,9 @@ export class KnexExecutionRepository implements ExecutionRepository {
 
   async create(execution: Execution): Promise<void> {
     const row = this.toRow(execution);
-    await this.writes.run(async (db) => {
-      try {
-        await db<ExecutionRow>('executions').insert(row);
-      } catch (error) {
-        rethrowUniqueViolation(error, () => `execution ${execution.id} already exists`);
-      }
-    });
+    await this.writes
+      .runStatement((db) => db<ExecutionRow>('executions').insert(row))
+      .catch((error: unknown) => rethrowUniqueViolation(error, () => `execution ${execution.id} already exists`));
   }
 
   async get(id: string): Promise<Execution | null> {
@@ -47,7 +43,7 @@ export class KnexExecutionRepository implements ExecutionRepository {
 
   async update(execution: Execution, expectedStatus: ExecutionStatus): Promise<boolean> {
     const { id: _id, ...changes } = this.toRow(execution);
-    const changed = await this.writes.run((db) =>
+    const changed = await this.writes.runStatement<number>((db) =>
       db<ExecutionRow>('executions').where({ id: execution.id, status: expectedStatus }).update(changes),
     );
     return changed > 0;

@@ -21,15 +21,11 @@ export class KnexUserRepository implements UserRepository {
 
   async create(user: User): Promise<void> {
     const row: UserRow = { id: user.id, email: user.email, name: user.name, created_at: this.codec.date(user.createdAt) };
-    await this.writes.run(async (db) => {
-      try {
-        await db<UserRow>('users').insert(row);
-      } catch (error) {
-        rethrowUniqueViolation(error, (column) =>
-          column === 'email' ? `a user with email ${user.email} already exists` : `user ${user.id} already exists`,
-        );
-      }
-    });
+    await this.writes.runStatement((db) => db<UserRow>('users').insert(row)).catch((error: unknown) =>
+      rethrowUniqueViolation(error, (column) =>
+        column === 'email' ? `a user with email ${user.email} already exists` : `user ${user.id} already exists`,
+      ),
+    );
   }
 
   async get(id: string): Promise<User | null> {

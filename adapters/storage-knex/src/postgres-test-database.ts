@@ -15,7 +15,8 @@ export async function assertPostgresReachable(): Promise<void> {
     await probe.raw('select 1');
   } catch (error) {
     const where = process.env['CI'] ? 'CI must start PostgreSQL before the tests' : 'start PostgreSQL (or set BLOCKYARD_TEST_POSTGRES_URL)';
-    throw new Error(`PostgreSQL at ${TEST_POSTGRES_URL} is unreachable (${(error as Error).message}): ${where}; these specs never skip`);
+    const url = TEST_POSTGRES_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+    throw new Error(`PostgreSQL at ${url} is unreachable (${(error as Error).message}): ${where}; these specs never skip`);
   } finally {
     await probe.destroy();
   }
