@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { makeDataDir, removeDataDir } from './support/server-process.js';
 import { runBlockyard } from './support/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI_BIN, ROOT } from './support/paths.js';
 
 function queryAll(file: string, sql: string): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
@@ -109,6 +111,31 @@ describe('blockyard CLI', function () {
       const result = await runBlockyard(['run', 'nope.nothing'], env);
       expect(result.code).to.equal(1);
       expect(result.stderr).to.contain('block nope.nothing not found');
+    });
+  });
+
+  describe('serve', () => {
+    it('runs the server until SIGTERM', async () => {
+      const child = spawn(process.execPath, [CLI_BIN, 'serve'], { cwd: ROOT, env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /"url":"(http:[^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const res = await fetch(`${url}/healthz`);
+      expect(res.status).to.equal(200);
+      const code = await new Promise<number | null>((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      });
+      expect(code).to.equal(0);
     });
   });
 });
