@@ -31,22 +31,27 @@ export class ExecutionRunner {
     const current = await executions.get(executionId);
     if (!current || isFinished(current.status)) return;
 
-    const running = start(current, clock.now());
-    if (!(await executions.update(running, current.status))) return; // cancelled meanwhile
-
-    const block = registry.get(running.blockId);
-    if (!block) {
-      await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId} is not loaded on this worker` });
-      return;
-    }
-
-    const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }) });
+    // Listen before the run starts, so that a cancel arriving in between is not missed.
+    let cancel: (() => void) | null = null;
+    let cancelRequested = false;
     const unsubscribe = events.subscribe(executionId, (event) => {
-      if (event.type === 'cancel_requested') run.cancel('cancelled by request');
+      if (event.type !== 'cancel_requested') return;
+      cancelRequested = true;
+      cancel?.();
     });
     try {
-      const outcome = await run.outcome;
-      await this.#finish(running, outcome);
+      const running = start(current, clock.now());
+      if (!(await executions.update(running, current.status))) return; // cancelled meanwhile
+
+      const block = registry.get(running.blockId);
+      if (!block) {
+        await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId} is not loaded on this worker` });
+        return;
+      }
+      const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }) });
+      cancel = () => run.cancel('cancelled by request');
+      if (cancelRequested) cancel();
+      await this.#finish(running, await run.outcome);
     } finally {
       unsubscribe();
     }
