@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newExecution } from '@blockyard/core';
 import { queueContract } from '@blockyard/core/testing';
 import { InMemoryExecutionEvents } from './in-memory-execution-events.js';
 import { InMemoryExecutionQueue } from './in-memory-execution-queue.js';
@@ -32,7 +33,7 @@ describe('InMemoryExecutionEvents', () => {
         throw new Error('bad listener');
       });
       events.subscribe('a', () => (reached = true));
-      events.publish({ type: 'finished', executionId: 'a', status: 'completed' });
+      events.publish({ type: 'finished', executionId: 'a', execution: newExecution({ id: 'a', userId: 'u', blockId: 'b.c', inputs: {}, now: new Date() }) });
       expect(reached).to.equal(true);
     });
   });
@@ -43,7 +44,7 @@ describe('InMemoryExecutionEvents', () => {
       let count = 0;
       const off = events.subscribe('a', () => count++);
       off();
-      events.publish({ type: 'finished', executionId: 'a', status: 'completed' });
+      events.publish({ type: 'finished', executionId: 'a', execution: newExecution({ id: 'a', userId: 'u', blockId: 'b.c', inputs: {}, now: new Date() }) });
       expect(count).to.equal(0);
       expect(events.subscribedExecutions).to.equal(0);
     });

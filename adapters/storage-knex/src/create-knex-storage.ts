@@ -6,6 +6,8 @@ import { KnexApiKeyRepository } from './knex-api-key.repository.js';
 import { KnexExecutionRepository } from './knex-execution.repository.js';
 import { KnexUserRepository } from './knex-user.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
+import { finalizeCachedStatements } from './sqlite-raw.js';
+import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
 import { RowCodec } from './row-codec.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { DirectWriteRunner, type WriteRunner } from './write-runner.js';
@@ -54,18 +56,25 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     await db.destroy();
     throw error;
   }
-  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db, { atomicStatements: dialect === 'sqlite' }) : null;
+  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db, { sqliteDriver: dialect === 'sqlite' }) : null;
   const writes: WriteRunner = groupCommit ?? new DirectWriteRunner(db);
   const codec = new RowCodec(dialect);
+  // SQLite in WAL mode lets readers run beside the one writer: give reads their own
+  // connections so that a request's lookups never queue behind a batch's fsync.
+  const readPool = dialect === 'sqlite' && !isMemoryFile(config) ? knex(sqliteReaderConfig(config)) : db;
+  const reads: ReadRunner = dialect === 'sqlite' ? new SqliteReadRunner(readPool) : new KnexReadRunner(readPool);
   return {
-    users: new KnexUserRepository(db, writes, codec),
-    apiKeys: new KnexApiKeyRepository(db, writes, codec),
-    executions: new KnexExecutionRepository(db, writes, codec),
+    users: new KnexUserRepository(reads, writes, codec),
+    apiKeys: new KnexApiKeyRepository(reads, writes, codec),
+    executions: new KnexExecutionRepository(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,
     async close() {
       await writes.flush();
+      finalizeCachedStatements(readPool);
+      finalizeCachedStatements(db);
+      if (readPool !== db) await readPool.destroy();
       await db.destroy();
     },
   };
@@ -83,6 +92,25 @@ function postgresConfig(config: KnexStorageConfig): Knex.Config {
     connection: config.databaseUrl,
     ...(config.schema ? { searchPath: [config.schema] } : {}),
     pool: { min: 0, max: 10 },
+  };
+}
+
+function isMemoryFile(config: KnexStorageConfig): boolean {
+  return config.filename === ':memory:';
+}
+
+/** Read-only connections to the same file (opened after the writer has migrated it). */
+function sqliteReaderConfig(config: KnexStorageConfig): Knex.Config {
+  const base = sqliteConfig(config);
+  return {
+    ...base,
+    pool: {
+      min: 1,
+      max: 4,
+      afterCreate: (connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void) => {
+        connection.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;', (error) => done(error, connection));
+      },
+    },
   };
 }
 

@@ -1,8 +1,11 @@
 import type { Knex } from 'knex';
+import { nativeSql, sqliteExec, sqliteRun, withSqliteConnection } from './sqlite-raw.js';
 import type { WriteRunner, WriteStatement } from './write-runner.js';
 
 interface QueuedWrite {
   execute: (trx: Knex.Transaction) => Promise<unknown>;
+  /** For a single statement: its SQL, for the SQLite driver path. */
+  statement?: { sql: string; bindings: readonly unknown[] };
   /** A single statement that may run beside the batch's other statements, without a savepoint. */
   concurrent: boolean;
   resolve: (value: unknown) => void;
@@ -21,6 +24,12 @@ export interface GroupCommitOptions {
    * savepoint, as PostgreSQL needs: there any error aborts the whole transaction.
    */
   atomicStatements?: boolean;
+  /**
+   * SQLite only: a batch of single statements runs on the pooled sqlite3 connection directly
+   * (BEGIN IMMEDIATE, the statements, COMMIT), skipping knex's per-query runner. Batches with a
+   * multi-statement `run` go through a knex transaction as usual. Implies atomicStatements.
+   */
+  sqliteDriver?: boolean;
 }
 
 /**
@@ -39,6 +48,7 @@ export class GroupCommitter implements WriteRunner {
   private readonly queue: QueuedWrite[] = [];
   private readonly maxBatchSize: number;
   private readonly atomicStatements: boolean;
+  private readonly sqliteDriver: boolean;
   private draining: Promise<void> | null = null;
   private batches = 0;
 
@@ -47,7 +57,8 @@ export class GroupCommitter implements WriteRunner {
     options: GroupCommitOptions = {},
   ) {
     this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 256);
-    this.atomicStatements = options.atomicStatements ?? false;
+    this.sqliteDriver = options.sqliteDriver ?? false;
+    this.atomicStatements = this.sqliteDriver || (options.atomicStatements ?? false);
   }
 
   /** How many batch transactions have committed so far. */
@@ -62,6 +73,15 @@ export class GroupCommitter implements WriteRunner {
   runStatement<T>(build: (db: Knex) => WriteStatement): Promise<T> {
     // Promise.resolve runs the builder (a thenable that queries on every then) exactly once.
     const statement = (db: Knex) => Promise.resolve(build(db) as PromiseLike<T>);
+    if (this.sqliteDriver) {
+      let native: { sql: string; bindings: readonly unknown[] };
+      try {
+        native = nativeSql(build(this.knex));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.enqueue(statement, true, native);
+    }
     return this.atomicStatements ? this.enqueue(statement, true) : this.run(statement);
   }
 
@@ -69,9 +89,9 @@ export class GroupCommitter implements WriteRunner {
     while (this.draining) await this.draining;
   }
 
-  private enqueue<T>(execute: (trx: Knex.Transaction) => Promise<T>, concurrent: boolean): Promise<T> {
+  private enqueue<T>(execute: (trx: Knex.Transaction) => Promise<T>, concurrent: boolean, statement?: QueuedWrite['statement']): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ execute, concurrent, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ execute, concurrent, statement, resolve: resolve as (value: unknown) => void, reject });
       this.draining ??= this.drain();
     });
   }
@@ -85,6 +105,7 @@ export class GroupCommitter implements WriteRunner {
   }
 
   private async commitBatch(): Promise<void> {
+    if (this.sqliteDriver && this.queue.slice(0, this.maxBatchSize).every((write) => write.statement)) return this.commitStatementBatch();
     let batch: QueuedWrite[] = [];
     const outcomes: Outcome[] = [];
     try {
@@ -103,6 +124,34 @@ export class GroupCommitter implements WriteRunner {
     } catch (error) {
       // BEGIN or COMMIT failed: nothing of this batch is stored.
       if (batch.length === 0) batch = this.queue.splice(0, this.maxBatchSize);
+      for (const write of batch) write.reject(error);
+      return;
+    }
+    this.batches += 1;
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+  }
+
+  /** The SQLite driver path: BEGIN IMMEDIATE, the statements side by side, COMMIT. */
+  private async commitStatementBatch(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatchSize);
+    let outcomes: Outcome[] = [];
+    try {
+      await withSqliteConnection(this.knex, async (connection) => {
+        await sqliteExec(connection, 'BEGIN IMMEDIATE');
+        try {
+          // A failing statement undoes only itself in SQLite; the transaction goes on.
+          outcomes = await Promise.all(batch.map((write) => settle(() => sqliteRun(connection, write.statement!.sql, write.statement!.bindings))));
+          await sqliteExec(connection, 'COMMIT');
+        } catch (error) {
+          await sqliteExec(connection, 'ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+    } catch (error) {
       for (const write of batch) write.reject(error);
       return;
     }

@@ -2,6 +2,7 @@ import type { ApiKey, ApiKeyRepository, ApiKeyScope } from '@blockyard/core';
 import type { Knex } from 'knex';
 import type { DbDate, RowCodec } from './row-codec.js';
 import { rethrowUniqueViolation } from './unique-violation.js';
+import type { ReadRunner } from './read-runner.js';
 import type { WriteRunner } from './write-runner.js';
 
 interface ApiKeyRow {
@@ -21,7 +22,8 @@ interface ApiKeyRow {
 /** API keys in the `api_keys` table; `hash` is unique. */
 export class KnexApiKeyRepository implements ApiKeyRepository {
   constructor(
-    private readonly knex: Knex,
+    /** Reads: on SQLite a separate pool, so reads never wait behind a committing write batch. */
+    private readonly reads: ReadRunner,
     private readonly writes: WriteRunner,
     private readonly codec: RowCodec,
   ) {}
@@ -48,19 +50,19 @@ export class KnexApiKeyRepository implements ApiKeyRepository {
   }
 
   async get(id: string): Promise<ApiKey | null> {
-    const row = await this.knex<ApiKeyRow>('api_keys').where('id', id).first();
+    const row = await this.reads.first<ApiKeyRow>(this.reads.knex<ApiKeyRow>('api_keys').where('id', id));
     return row ? this.toApiKey(row) : null;
   }
 
   async findByHash(hash: string): Promise<ApiKey | null> {
-    const row = await this.knex<ApiKeyRow>('api_keys').where('hash', hash).first();
+    const row = await this.reads.first<ApiKeyRow>(this.reads.knex<ApiKeyRow>('api_keys').where('hash', hash));
     return row ? this.toApiKey(row) : null;
   }
 
   async listByUser(userId: string): Promise<ApiKey[]> {
-    const rows = await this.knex<ApiKeyRow>('api_keys')
+    const rows = await this.reads.all<ApiKeyRow>(this.reads.knex<ApiKeyRow>('api_keys')
       .where('user_id', userId)
-      .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      .orderBy([{ column: 'created_at' }, { column: 'id' }]));
     return rows.map((row) => this.toApiKey(row));
   }
 

@@ -2,6 +2,7 @@ import type { Execution, ExecutionRepository, ExecutionStatus } from '@blockyard
 import type { Knex } from 'knex';
 import type { DbDate, RowCodec } from './row-codec.js';
 import { rethrowUniqueViolation } from './unique-violation.js';
+import type { ReadRunner } from './read-runner.js';
 import type { WriteRunner } from './write-runner.js';
 
 interface ExecutionRow {
@@ -24,7 +25,8 @@ interface ExecutionRow {
 /** Executions in the `executions` table; `update` is a compare-and-set on `status`. */
 export class KnexExecutionRepository implements ExecutionRepository {
   constructor(
-    private readonly knex: Knex,
+    /** Reads: on SQLite a separate pool, so reads never wait behind a committing write batch. */
+    private readonly reads: ReadRunner,
     private readonly writes: WriteRunner,
     private readonly codec: RowCodec,
   ) {}
@@ -37,7 +39,7 @@ export class KnexExecutionRepository implements ExecutionRepository {
   }
 
   async get(id: string): Promise<Execution | null> {
-    const row = await this.knex<ExecutionRow>('executions').where('id', id).first();
+    const row = await this.reads.first<ExecutionRow>(this.reads.knex<ExecutionRow>('executions').where('id', id));
     return row ? this.toExecution(row) : null;
   }
 
@@ -51,10 +53,10 @@ export class KnexExecutionRepository implements ExecutionRepository {
 
   async listByStatus(statuses: readonly ExecutionStatus[], limit: number): Promise<Execution[]> {
     if (limit <= 0 || statuses.length === 0) return [];
-    const rows = await this.knex<ExecutionRow>('executions')
+    const rows = await this.reads.all<ExecutionRow>(this.reads.knex<ExecutionRow>('executions')
       .whereIn('status', [...statuses])
       .orderBy([{ column: 'created_at' }, { column: 'id' }])
-      .limit(limit);
+      .limit(limit));
     return rows.map((row) => this.toExecution(row));
   }
 

@@ -2,6 +2,7 @@ import type { User, UserRepository } from '@blockyard/core';
 import type { Knex } from 'knex';
 import type { DbDate, RowCodec } from './row-codec.js';
 import { rethrowUniqueViolation } from './unique-violation.js';
+import type { ReadRunner } from './read-runner.js';
 import type { WriteRunner } from './write-runner.js';
 
 interface UserRow {
@@ -14,7 +15,8 @@ interface UserRow {
 /** Users in the `users` table. */
 export class KnexUserRepository implements UserRepository {
   constructor(
-    private readonly knex: Knex,
+    /** Reads: on SQLite a separate pool, so reads never wait behind a committing write batch. */
+    private readonly reads: ReadRunner,
     private readonly writes: WriteRunner,
     private readonly codec: RowCodec,
   ) {}
@@ -29,18 +31,18 @@ export class KnexUserRepository implements UserRepository {
   }
 
   async get(id: string): Promise<User | null> {
-    const row = await this.knex<UserRow>('users').where('id', id).first();
+    const row = await this.reads.first<UserRow>(this.reads.knex<UserRow>('users').where('id', id));
     return row ? this.toUser(row) : null;
   }
 
   async findByEmail(email: string): Promise<User | null> {
-    const row = await this.knex<UserRow>('users').where('email', email).first();
+    const row = await this.reads.first<UserRow>(this.reads.knex<UserRow>('users').where('email', email));
     return row ? this.toUser(row) : null;
   }
 
   async list(limit: number): Promise<User[]> {
     if (limit <= 0) return [];
-    const rows = await this.knex<UserRow>('users').orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit);
+    const rows = await this.reads.all<UserRow>(this.reads.knex<UserRow>('users').orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit));
     return rows.map((row) => this.toUser(row));
   }
 

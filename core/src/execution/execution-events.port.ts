@@ -1,7 +1,8 @@
-import type { ExecutionStatus } from './execution.js';
+import type { Execution } from './execution.js';
 
 export type ExecutionEvent =
-  | { type: 'finished'; executionId: string; status: ExecutionStatus }
+  /** The execution reached completed, failed or cancelled; `execution` is it as stored then. */
+  | { type: 'finished'; executionId: string; execution: Execution }
   | { type: 'cancel_requested'; executionId: string };
 
 /**

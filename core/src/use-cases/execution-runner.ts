@@ -89,7 +89,7 @@ export class ExecutionRunner {
     const { executions, events, clock } = this.deps;
     const done = finish(running, outcome.status, outcome, clock.now());
     if (await executions.update(done, 'running')) {
-      events.publish({ type: 'finished', executionId: running.id, status: done.status });
+      events.publish({ type: 'finished', executionId: running.id, execution: done });
       return;
     }
     // Cancelled while it ran: keep `cancelled`, but record what the run produced and cost.

@@ -21,8 +21,11 @@ export interface ExecutionServiceDeps {
 export class ExecutionService {
   constructor(private readonly deps: ExecutionServiceDeps) {}
 
-  /** Validates, persists, then enqueues; the returned execution is `queued`. */
-  async executeBlock(userId: string, blockId: string, inputs: Record<string, unknown>): Promise<Execution> {
+  /**
+   * Validates, persists, then enqueues, and answers the `queued` execution; with `waitMs`, waits
+   * up to that long for it to finish and answers it as it then is.
+   */
+  async executeBlock(userId: string, blockId: string, inputs: Record<string, unknown>, options: { waitMs?: number } = {}): Promise<Execution> {
     const { registry, executions, queue, clock, ids } = this.deps;
     const block = registry.get(blockId);
     if (!block) throw new NotFoundError(`block ${blockId} not found`);
@@ -30,8 +33,34 @@ export class ExecutionService {
     if (issues) throw new ValidationError(`invalid inputs for block ${blockId}: ${formatIssues(issues)}`, issues);
     const execution = newExecution({ id: ids.next(), userId, blockId, inputs, now: clock.now() });
     await executions.create(execution);
-    await queue.enqueue({ executionId: execution.id });
-    return execution;
+    if (!options.waitMs || options.waitMs <= 0) {
+      await queue.enqueue({ executionId: execution.id });
+      return execution;
+    }
+    // Listening before the job is enqueued, the finish cannot be missed and needs no read.
+    const finished = this.#finishedWithin(execution.id, options.waitMs);
+    try {
+      await queue.enqueue({ executionId: execution.id });
+    } catch (e) {
+      finished.cancel();
+      throw e;
+    }
+    return (await finished.promise) ?? (await this.getExecution(userId, execution.id));
+  }
+
+  /** Resolves with the finished execution, or null after `timeoutMs`. */
+  #finishedWithin(executionId: string, timeoutMs: number): { promise: Promise<Execution | null>; cancel(): void } {
+    let done!: (execution: Execution | null) => void;
+    const promise = new Promise<Execution | null>((resolve) => (done = resolve));
+    const timer = setTimeout(() => done(null), timeoutMs);
+    const unsubscribe = this.deps.events.subscribe(executionId, (event) => {
+      if (event.type === 'finished') done(event.execution);
+    });
+    void promise.then(() => {
+      clearTimeout(timer);
+      unsubscribe();
+    });
+    return { promise, cancel: () => done(null) };
   }
 
   /** The caller's execution; someone else's is not found. */
@@ -46,20 +75,14 @@ export class ExecutionService {
    * (finished or not).
    */
   async waitForExecution(userId: string, id: string, timeoutMs: number): Promise<Execution> {
-    let wake!: () => void;
-    const finished = new Promise<void>((resolve) => (wake = resolve));
-    const unsubscribe = this.deps.events.subscribe(id, (event) => {
-      if (event.type === 'finished') wake();
-    });
+    const finished = this.#finishedWithin(id, Math.max(0, timeoutMs));
     try {
       const current = await this.getExecution(userId, id);
       if (isFinished(current.status) || timeoutMs <= 0) return current;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
-      return await this.getExecution(userId, id);
+      const execution = await finished.promise;
+      return execution && execution.userId === userId ? execution : await this.getExecution(userId, id);
     } finally {
-      unsubscribe();
+      finished.cancel();
     }
   }
 
@@ -72,7 +95,7 @@ export class ExecutionService {
       const cancelled = finish(current, 'cancelled', { error: 'cancelled by request' }, clock.now());
       if (await executions.update(cancelled, current.status)) {
         events.publish({ type: 'cancel_requested', executionId: id });
-        events.publish({ type: 'finished', executionId: id, status: 'cancelled' });
+        events.publish({ type: 'finished', executionId: id, execution: cancelled });
         return cancelled;
       }
       // Its status moved (queued -> running) between read and write: read again.

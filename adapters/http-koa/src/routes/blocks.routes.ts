@@ -23,11 +23,8 @@ export function blocksRoutes(router: Router, deps: HttpDeps, options: Required<H
     requireScope(principal, 'EXECUTE_BLOCK');
     const waitSeconds = parseWait(ctx.query.wait, options.maxWaitSeconds);
     const { inputs } = readBody<ExecuteBlockRequest>(ctx, validators, 'execute-block-request.schema.json');
-    let execution = await executions.executeBlock(principal.userId, ctx.params.id!, inputs as Record<string, unknown>);
-    if (waitSeconds > 0) {
-      execution = await executions.waitForExecution(principal.userId, execution.id, waitSeconds * 1000);
-      if (isFinished(execution.status)) return send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution));
-    }
+    const execution = await executions.executeBlock(principal.userId, ctx.params.id!, inputs as Record<string, unknown>, { waitMs: waitSeconds * 1000 });
+    if (isFinished(execution.status)) return send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution));
     ctx.set('Location', `/api/v1/executions/${execution.id}`);
     send(ctx, validators, 202, 'execute-block-accepted.schema.json', { execution_id: execution.id, status: execution.status });
   });

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: runs P1 (engine, in process) then P2 (HTTP), prints a summary and writes
+ * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
+ * measured in this same run. Targets are informational: the exit code is 0 unless the bench
+ * itself crashes. See bench/README.md.
+ */
+import { describeMachine } from './machine.js';
+import { runP1 } from './p1-engine.js';
+import { describeMachineLine, describeRevisionLine, p1Summary, p2Summary, writeResults } from './report.js';
+import { describeRevision } from './revision.js';
+import { readSettings } from './settings.js';
+
+const log = (line: string): void => console.log(line);
+
+const settings = readSettings();
+const machine = describeMachine();
+const revision = describeRevision();
+const startedAt = new Date().toISOString();
+log(describeMachineLine(machine));
+log(describeRevisionLine(revision));
+log(`each measurement ${settings.seconds} s after ${settings.warmupSeconds} s of warm-up (BENCH_SECONDS to change)\n`);
+
+const p1 = await runP1(settings, log);
+log('');
+for (const line of p1Summary(p1)) log(line);
+log('');
+
+// Loaded only now: P1 measures the engine with nothing but @blockyard/core loaded. With the
+// server's whole module graph in the heap, the engine's GC behaviour turns erratic (see
+// bench/README.md), which would make P1 depend on what else happens to be loaded.
+const { runP2 } = await import('./p2-http.js');
+const p2 = await runP2(settings, log);
+log('');
+for (const line of p2Summary(p2)) log(line);
+log('');
+
+const paths = await writeResults({ startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2 });
+log(`results written to ${paths.join(' and ')}`);
