@@ -50,4 +50,21 @@ describe('server restart (SQLite data dir survives, the memory queue does not)',
       removeDataDir(server.dataDir);
     }
   });
+
+  it('lets a request in flight answer before it stops on SIGTERM', async () => {
+    const server = await startServerProcess();
+    try {
+      const key = await createKey(['EXECUTE_BLOCK'], { BLOCKYARD_DATA_DIR: server.dataDir });
+      const pending = request(server.url, 'POST', '/api/v1/blocks/example.sleep/execute?wait=10', { key, body: { inputs: { ms: 800 } } });
+      await new Promise((r) => setTimeout(r, 200));
+      const stopped = server.stop();
+      const res = await pending;
+      expect(res.status).to.equal(200);
+      expect(res.body.status).to.equal('completed');
+      expect(await stopped).to.equal(0);
+      expect(server.logs.filter((l) => Number(l.level) >= 50)).to.deep.equal([]);
+    } finally {
+      removeDataDir(server.dataDir);
+    }
+  });
 });

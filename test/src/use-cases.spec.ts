@@ -123,16 +123,17 @@ describe('execution use cases (memory adapters)', () => {
       const { alice, executions, container, worker } = await compose({ maxAttempts: 2, backoffMs: () => 10 });
       const repo = container.get<ExecutionRepository>(ExecutionRepository);
       const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
-      // Storage that fails the reads of both run attempts (an infrastructure failure: the job
-      // is retried, then dead), and is back when the dead job is marked failed.
+      // Storage that fails the writes of both run attempts (an infrastructure failure: the
+      // job is retried, then dead), and is back when the dead job is marked failed.
       const get = repo.get.bind(repo);
-      let failedReads = 0;
-      repo.get = async (id: string) => {
-        if (id === queued.id && failedReads < 2) {
-          failedReads++;
+      const update = repo.update.bind(repo);
+      let failedWrites = 0;
+      repo.update = async (execution, expected) => {
+        if (execution.id === queued.id && failedWrites < 2) {
+          failedWrites++;
           throw new Error('database unavailable');
         }
-        return get(id);
+        return update(execution, expected);
       };
       worker.start();
       const deadline = Date.now() + 3000;

@@ -27,7 +27,17 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
       if (recovered) logger.info('re-enqueued executions left queued or running by the last run', { count: recovered });
     }
     const app = container.get<HttpApp>(HttpApp);
-    const server = createServer(app.callback());
+    const handle = app.callback();
+    // Requests in flight, so that shutdown lets them answer before storage closes.
+    let inFlight = 0;
+    let idle: (() => void) | null = null;
+    const server = createServer((req, res) => {
+      inFlight++;
+      res.once('close', () => {
+        if (--inFlight === 0) idle?.();
+      });
+      void handle(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     await listen(server, config.port, config.host);
     const worker = container.get(ExecutionWorker);
@@ -43,10 +53,15 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
       blockyard,
       close() {
         closing ??= (async () => {
+          const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+          const untilDeadline = () => new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
+          // 1. Take no new requests; let those in flight answer (a ?wait= may need the worker).
           const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
           server.closeIdleConnections();
+          if (inFlight > 0) await Promise.race([new Promise<void>((r) => (idle = r)), untilDeadline()]);
+          // 2. Take no new jobs; let runs in flight end (what is left is recovered on the next start).
           await container.get<ExecutionQueue>(ExecutionQueue).close();
-          await Promise.race([worker.stop(), new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+          await Promise.race([worker.stop(), untilDeadline()]);
           server.closeAllConnections();
           await httpClosed;
           await blockyard.close();

@@ -1,6 +1,14 @@
+import type { Execution } from './execution.js';
+
 /** What the queue carries: which execution to run. */
 export interface ExecutionJob {
   executionId: string;
+  /**
+   * The execution as it was enqueued, so that a worker in the same process can skip reading
+   * it back. Only a hint (storage's compare-and-set still decides); a queue that crosses
+   * processes may drop it.
+   */
+  snapshot?: Execution;
 }
 
 /** A job handed to one worker until it acks it, fails it, or its lease runs out. */

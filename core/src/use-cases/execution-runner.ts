@@ -26,9 +26,10 @@ export class ExecutionRunner {
    * delivery): a finished execution is left alone, a `running` one (its worker died) restarts.
    * Throws only for infrastructure failures, so that the queue retries the job.
    */
-  async runExecution(executionId: string): Promise<void> {
+  async runExecution(executionId: string, snapshot?: Execution): Promise<void> {
     const { registry, executions, events, engine, clock, logger } = this.deps;
-    const current = await executions.get(executionId);
+    // A queued snapshot saves a read; if it is stale the compare-and-set below says so.
+    const current = snapshot?.status === 'queued' && snapshot.id === executionId ? snapshot : await executions.get(executionId);
     if (!current || isFinished(current.status)) return;
 
     // Listen before the run starts, so that a cancel arriving in between is not missed.
@@ -41,7 +42,11 @@ export class ExecutionRunner {
     });
     try {
       const running = start(current, clock.now());
-      if (!(await executions.update(running, current.status))) return; // cancelled meanwhile
+      if (!(await executions.update(running, current.status))) {
+        // Cancelled meanwhile, or the snapshot was stale: storage decides.
+        if (current === snapshot) await this.runExecution(executionId);
+        return;
+      }
 
       const block = registry.get(running.blockId);
       if (!block) {

@@ -34,13 +34,13 @@ export class ExecutionService {
     const execution = newExecution({ id: ids.next(), userId, blockId, inputs, now: clock.now() });
     await executions.create(execution);
     if (!options.waitMs || options.waitMs <= 0) {
-      await queue.enqueue({ executionId: execution.id });
+      await queue.enqueue({ executionId: execution.id, snapshot: execution });
       return execution;
     }
     // Listening before the job is enqueued, the finish cannot be missed and needs no read.
     const finished = this.#finishedWithin(execution.id, options.waitMs);
     try {
-      await queue.enqueue({ executionId: execution.id });
+      await queue.enqueue({ executionId: execution.id, snapshot: execution });
     } catch (e) {
       finished.cancel();
       throw e;
