@@ -38,12 +38,6 @@ export class BlockEngine {
   readonly defaultTimeoutMs: number;
   readonly cancelGraceMs: number;
   readonly #watchdogIntervalMs: number;
-  /**
-   * Runs started since the last watchdog tick: appended, never searched. Most runs end before
-   * the tick; those still going then move to #active. This keeps per-run bookkeeping to one
-   * array push, instead of a Set insert and delete.
-   */
-  #young: RunState[] = [];
   readonly #active = new Set<RunState>();
   #watchdog: ReturnType<typeof setInterval> | null = null;
 
@@ -62,17 +56,15 @@ export class BlockEngine {
       state.settle(state.failure(`invalid inputs for block ${block.definition.id}: ${formatIssues(issues)}`));
       return state;
     }
-    this.#young.push(state);
+    this.#active.add(state);
     if (this.#watchdog === null) this.#startWatchdog();
     drive(block, inputs, state).then(
       (outcome) => {
-        state.driven = true;
-        if (state.watched) this.#active.delete(state);
+        this.#active.delete(state);
         state.settle(state.aborted ? state.abortOutcome() : outcome);
       },
       /* c8 ignore next */ (e: unknown) => {
-        state.driven = true;
-        if (state.watched) this.#active.delete(state);
+        this.#active.delete(state);
         state.settle(state.failure(`block ${block.definition.id} failed: ${messageOf(e)}`));
       },
     );
@@ -86,20 +78,11 @@ export class BlockEngine {
 
   /** Runs currently in flight. */
   get activeRuns(): number {
-    let young = 0;
-    for (const state of this.#young) if (!state.driven) young++;
-    return this.#active.size + young;
+    return this.#active.size;
   }
 
   #startWatchdog(): void {
     this.#watchdog = setInterval(() => {
-      const young = this.#young;
-      this.#young = [];
-      for (const state of young) {
-        if (state.driven) continue;
-        state.watched = true;
-        this.#active.add(state);
-      }
       if (this.#active.size === 0) {
         clearInterval(this.#watchdog!);
         this.#watchdog = null;
@@ -117,10 +100,6 @@ class RunState implements BlockContext, BlockRun {
   readonly outcome: Promise<RunOutcome>;
   cost = 0;
   aborted: { status: 'failed' | 'cancelled'; message: string } | null = null;
-  /** The handler has finished (or thrown). */
-  driven = false;
-  /** Moved into the engine's watched set. */
-  watched = false;
   #controller: AbortController | null = null;
   #resolve!: (outcome: RunOutcome) => void;
   #settled = false;
