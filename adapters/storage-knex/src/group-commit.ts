@@ -127,12 +127,7 @@ export class GroupCommitter implements WriteRunner {
       for (const write of batch) write.reject(error);
       return;
     }
-    this.batches += 1;
-    batch.forEach((write, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
-    });
+    this.committed(batch, outcomes);
   }
 
   /** The SQLite driver path: BEGIN IMMEDIATE, the statements side by side, COMMIT. */
@@ -155,6 +150,11 @@ export class GroupCommitter implements WriteRunner {
       for (const write of batch) write.reject(error);
       return;
     }
+    this.committed(batch, outcomes);
+  }
+
+  /** The batch is durable: answer each caller with its own write's outcome. */
+  private committed(batch: readonly QueuedWrite[], outcomes: readonly Outcome[]): void {
     this.batches += 1;
     batch.forEach((write, i) => {
       const outcome = outcomes[i]!;
