@@ -23,3 +23,4 @@ export * from './use-cases/api-key.service.js';
 export * from './use-cases/user.service.js';
 export * from './worker/execution-worker.js';
 export * from './core.module.js';
+export * from './outbound/outbound-http.port.js';
