@@ -1,6 +1,32 @@
 import type { BlockDefinition } from '@blockyard/contracts';
+import type { ContextFetch } from '../outbound/outbound-http.port.js';
 
 export type { BlockDefinition };
+
+/** The secret a run gets for its block's credential requirement, for this run only. */
+export type ResolvedCredential =
+  | { kind: 'api_key'; api_key: string }
+  | { kind: 'oauth2'; access_token: string; scopes: string[] }
+  | { kind: 'user_password'; username: string; password: string }
+  | { kind: 'host_scoped'; host: string; headers: Record<string, string> };
+
+const ACTION_ERROR = Symbol.for('blockyard/ActionError');
+
+/**
+ * An expected failure a handler returns (`return new ActionError('repository not found', 0.01)`):
+ * the run fails with this message and still costs `costUsd`.
+ */
+export class ActionError {
+  readonly [ACTION_ERROR] = true;
+  constructor(
+    readonly message: string,
+    readonly costUsd = 0,
+  ) {}
+
+  static is(value: unknown): value is ActionError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ACTION_ERROR] === true;
+  }
+}
 
 /** One named output value, as a streaming handler yields it: `yield ['text', 'hello']`. */
 export type BlockOutput = readonly [name: string, value: unknown];
@@ -33,6 +59,13 @@ export interface BlockContext {
   readonly logger: BlockLogger;
   /** Adds to the run's cost (in USD) as the handler goes, e.g. per streamed item. */
   addCost(usd: number): void;
+  /** The block's credential, resolved for this run; null when the block needs none. */
+  readonly credentials: ResolvedCredential | null;
+  /**
+   * HTTP for this run: injects the credential as the provider declares, resolves relative
+   * URLs against the provider's base URL, retries, times out, refuses internal addresses.
+   */
+  readonly fetch: ContextFetch;
 }
 
 export type BlockHandlerReturn =
@@ -41,6 +74,8 @@ export type BlockHandlerReturn =
   | Promise<BlockResult | BlockErrorResult | void>
   | BlockResult
   | BlockErrorResult
+  | ActionError
+  | Promise<ActionError>
   | void;
 
 export type BlockHandler<I = Record<string, unknown>> = (inputs: I, context: BlockContext) => BlockHandlerReturn;

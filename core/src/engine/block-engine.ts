@@ -1,5 +1,6 @@
 import { formatIssues } from '@blockyard/contracts';
-import { noopLogger, type BlockContext, type BlockErrorResult, type BlockLogger, type BlockResult } from '../block/block.js';
+import { ActionError, noopLogger, type BlockContext, type BlockErrorResult, type BlockLogger, type BlockResult, type ResolvedCredential } from '../block/block.js';
+import type { ContextFetch } from '../outbound/outbound-http.port.js';
 import type { RegisteredBlock } from '../block/block-registry.port.js';
 
 export type RunOutcome =
@@ -11,6 +12,10 @@ export interface RunOptions {
   /** Overrides the block's own timeout_ms and the engine default. */
   timeoutMs?: number;
   logger?: BlockLogger;
+  /** The resolved credential the handler sees as context.credentials. */
+  credentials?: ResolvedCredential | null;
+  /** Makes context.fetch, on first use, bound to the run's abort signal. */
+  createFetch?: (signal: AbortSignal) => ContextFetch;
 }
 
 /** A block run in progress. */
@@ -50,12 +55,13 @@ export class BlockEngine {
   /** Starts a run. Invalid inputs give a failed outcome without calling the handler. */
   start(block: RegisteredBlock, inputs: Record<string, unknown>, options: RunOptions): BlockRun {
     const timeoutMs = options.timeoutMs ?? block.definition.timeout_ms ?? this.defaultTimeoutMs;
-    const state = new RunState(block, options.executionId, options.logger ?? noopLogger, Date.now() + timeoutMs, timeoutMs, this.cancelGraceMs);
+    const state = new RunState(block, options, Date.now() + timeoutMs, timeoutMs, this.cancelGraceMs);
     const issues = block.validateInputs(inputs);
     if (issues) {
       state.settle(state.failure(`invalid inputs for block ${block.definition.id}: ${formatIssues(issues)}`));
       return state;
     }
+    state.inputCost = inputCost(block, inputs);
     this.#active.add(state);
     if (this.#watchdog === null) this.#startWatchdog();
     drive(block, inputs, state).then(
@@ -100,19 +106,36 @@ class RunState implements BlockContext, BlockRun {
   readonly outcome: Promise<RunOutcome>;
   cost = 0;
   aborted: { status: 'failed' | 'cancelled'; message: string } | null = null;
+  inputCost = 0;
+  readonly executionId: string;
+  readonly logger: BlockLogger;
+  readonly credentials: ResolvedCredential | null;
   #controller: AbortController | null = null;
+  #fetch: ContextFetch | null = null;
+  readonly #createFetch: RunOptions['createFetch'];
   #resolve!: (outcome: RunOutcome) => void;
   #settled = false;
 
   constructor(
     readonly block: RegisteredBlock,
-    readonly executionId: string,
-    readonly logger: BlockLogger,
+    options: RunOptions,
     readonly deadline: number,
     readonly timeoutMs: number,
     readonly graceMs: number,
   ) {
+    this.executionId = options.executionId;
+    this.logger = options.logger ?? noopLogger;
+    this.credentials = options.credentials ?? null;
+    this.#createFetch = options.createFetch;
     this.outcome = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  get fetch(): ContextFetch {
+    if (!this.#fetch) {
+      const create = this.#createFetch;
+      this.#fetch = create ? create(this.signal) : () => Promise.reject(new Error('context.fetch is not available to this run'));
+    }
+    return this.#fetch;
   }
 
   get blockId(): string {
@@ -156,7 +179,7 @@ class RunState implements BlockContext, BlockRun {
   }
 
   totalCost(extra = 0): number {
-    return (this.block.definition.cost?.per_run_usd ?? 0) + this.cost + (Number.isFinite(extra) && extra > 0 ? extra : 0);
+    return (this.block.definition.cost?.per_run_usd ?? 0) + this.inputCost + this.cost + (Number.isFinite(extra) && extra > 0 ? extra : 0);
   }
 
   abortOutcome(): RunOutcome {
@@ -192,6 +215,7 @@ async function drive(block: RegisteredBlock, inputs: Record<string, unknown>, st
     }
     if (state.aborted) return state.abortOutcome();
     if (ret === undefined || ret === null) return completed(state);
+    if (ActionError.is(ret)) return state.failure(ret.message, ret.costUsd);
     if (typeof ret !== 'object' || Array.isArray(ret)) return state.failure(`block ${id} returned ${Array.isArray(ret) ? 'an array' : typeof ret}; expected { data, costUsd } or { error, costUsd }`);
     const result = ret as BlockResult & Partial<BlockErrorResult>;
     if (result.error !== undefined) return state.failure(String(result.error), result.costUsd);
@@ -207,6 +231,7 @@ async function drive(block: RegisteredBlock, inputs: Record<string, unknown>, st
     return completed(state, result.costUsd);
   } catch (e) {
     if (state.aborted) return state.abortOutcome();
+    if (ActionError.is(e)) return state.failure(e.message, e.costUsd);
     return state.failure(`block ${id} failed: ${messageOf(e)}`);
   }
 }
@@ -222,6 +247,15 @@ async function consume(iterable: AsyncIterable<unknown>, state: RunState): Promi
     if (failed) return failed; // leaving the loop closes the generator
   }
   return state.aborted ? state.abortOutcome() : completed(state);
+}
+
+/** The cost picked by an input's value (cost.per_input_value), 0 when none applies. */
+function inputCost(block: RegisteredBlock, inputs: Record<string, unknown>): number {
+  const rule = block.definition.cost?.per_input_value;
+  if (!rule) return 0;
+  const value = inputs[rule.input];
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return 0;
+  return rule.values[String(value)] ?? 0;
 }
 
 function completed(state: RunState, extraCost?: number): RunOutcome {

@@ -7,7 +7,7 @@ const manifest = JSON.parse(readFileSync(new URL('../blockyard.plugin.json', imp
 
 function contextFixture(signal = new AbortController().signal): BlockContext {
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
-  return { executionId: 'spec', blockId: 'spec', signal, logger, addCost() {} };
+  return { executionId: 'spec', blockId: 'spec', signal, logger, addCost() {}, credentials: null, fetch: () => Promise.reject(new Error('no fetch in this spec')) };
 }
 
 async function collect(iterable: unknown): Promise<unknown[]> {

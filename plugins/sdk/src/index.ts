@@ -1,6 +1,12 @@
 import type { BlockHandler } from '@blockyard/core';
 
+export { ActionError, OutboundRequestError } from '@blockyard/core';
+export { defineWebhookManager, hmacSha256Hex, safeEqual, type WebhookDelivery, type WebhookEvent, type WebhookManager } from './webhooks.js';
 export type {
+  ContextFetch,
+  FetchRequest,
+  FetchResponse,
+  ResolvedCredential,
   BlockContext,
   BlockDefinition,
   BlockErrorResult,
@@ -15,8 +21,10 @@ export type {
 export type PluginHandlers = Record<string, BlockHandler<any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
- * Declares a block's handler with typed inputs. The handler either yields `[outputName, value]`
- * pairs (an async generator), returns `{ data, costUsd }`, or returns `{ error, costUsd }`.
+ * Declares a block's handler with typed inputs (generate them with `blockyard plugin typegen`).
+ * The handler either yields `[outputName, value]` pairs (an async generator), returns
+ * `{ data, costUsd }`, or returns (or throws) `new ActionError(message, costUsd)` for an
+ * expected failure. `context` has credentials, fetch, logger, signal and executionId.
  */
 export function defineBlock<I = Record<string, unknown>>(handler: BlockHandler<I>): BlockHandler<I> {
   if (typeof handler !== 'function') throw new TypeError('defineBlock expects a handler function');
