@@ -126,7 +126,7 @@ function concurrentBatch(engine: BlockEngine, block: RegisteredBlock): Batch {
  * validation. It is the floor of what an async run costs in V8 whatever the engine does.
  */
 function handlerOnlyBatch(block: RegisteredBlock, style: HandlerStyle): Batch {
-  const context: BlockContext = { executionId: 'bench', blockId: block.definition.id, signal: new AbortController().signal, logger: noopLogger, addCost() {} };
+  const context: BlockContext = { executionId: 'bench', blockId: block.definition.id, signal: new AbortController().signal, logger: noopLogger, addCost() {}, credentials: null, fetch: () => Promise.reject(new Error('no fetch in the bench')) };
   if (style === 'generator') {
     return async () => {
       for (let i = 0; i < OPS_PER_BATCH; i++) {
