@@ -16,6 +16,12 @@ import { ExecutionRunner } from './use-cases/execution-runner.js';
 import { ExecutionService } from './use-cases/execution.service.js';
 import { UserService } from './use-cases/user.service.js';
 import { ExecutionWorker, type ExecutionWorkerOptions } from './worker/execution-worker.js';
+import { RunContextFactory } from './engine/run-context-factory.js';
+import { CredentialResolver } from './credential/credential-resolver.port.js';
+import { SystemCredentialResolver } from './credential/system-credential-resolver.js';
+import { OutboundHttp } from './outbound/outbound-http.port.js';
+import { ProviderRegistry } from './provider/provider-registry.js';
+import type { ResolvedCredential } from './block/block.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -23,6 +29,10 @@ export interface CoreModuleOptions {
   logger?: Logger;
   engine?: BlockEngineOptions;
   worker?: ExecutionWorkerOptions;
+  /** Provider name -> base URL, overriding the plugins' declared base_url. */
+  providerBaseUrls?: Readonly<Record<string, string>>;
+  /** Provider name -> system credential (from a provider's default_credential env var). */
+  systemCredentials?: ReadonlyMap<string, ResolvedCredential>;
 }
 
 /**
@@ -37,6 +47,20 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
     bind(Logger).toConstantValue(options.logger ?? silentLogger);
     bind(BlockRegistry).toConstantValue(new InMemoryBlockRegistry());
     bind(BlockEngine).toConstantValue(new BlockEngine(options.engine));
+    bind(ProviderRegistry).toConstantValue(new ProviderRegistry(options.providerBaseUrls));
+    const systemCredentials = new SystemCredentialResolver(options.systemCredentials);
+    bind(SystemCredentialResolver).toConstantValue(systemCredentials);
+    bind(CredentialResolver).toConstantValue(systemCredentials);
+    bind(RunContextFactory)
+      .toDynamicValue(
+        (ctx) =>
+          new RunContextFactory({
+            providers: ctx.get(ProviderRegistry),
+            credentials: ctx.get<CredentialResolver>(CredentialResolver),
+            outbound: ctx.get<OutboundHttp>(OutboundHttp, { optional: true }),
+          }),
+      )
+      .inSingletonScope();
     bind(BlockCatalog)
       .toDynamicValue((ctx) => new BlockCatalog(ctx.get(BlockRegistry)))
       .inSingletonScope();
@@ -62,6 +86,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             queue: ctx.get(ExecutionQueue),
             events: ctx.get(ExecutionEvents),
             engine: ctx.get(BlockEngine),
+            runContexts: ctx.get(RunContextFactory),
             clock: ctx.get(Clock),
             logger: ctx.get<Logger>(Logger),
           }),

@@ -1,2 +1,2 @@
-export { loadPlugins, findPluginDir, MANIFEST_FILE, type LoadPluginsOptions } from './plugin-loader.js';
+export { loadPlugins, findPluginDir, MANIFEST_FILE, PluginManifestId, PluginDirectory, type LoadPluginsOptions } from './plugin-loader.js';
 export { PluginStatuses, type PluginStatus } from './plugin-status.js';

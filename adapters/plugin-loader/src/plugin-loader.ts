@@ -3,14 +3,23 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ContractValidators, formatIssues, type PluginManifest } from '@blockyard/contracts';
-import type { Block, BlockHandler, BlockRegistry, Logger } from '@blockyard/core';
+import { Container } from 'inversify';
+import type { Block, BlockHandler, BlockRegistry, Logger, ProviderRegistry, WebhookManager } from '@blockyard/core';
 import type { PluginStatus } from './plugin-status.js';
 
 export const MANIFEST_FILE = 'blockyard.plugin.json';
 
+/** Bound in each plugin's child container: its manifest and its folder. */
+export const PluginManifestId = Symbol.for('blockyard/PluginManifest');
+export const PluginDirectory = Symbol.for('blockyard/PluginDirectory');
+
 export interface LoadPluginsOptions {
-  /** Where package names are resolved from (a directory). Default: the current directory. */
-  resolveFrom?: string;
+  /** Where package names are resolved from (directories, tried in order). Default: the current directory. */
+  resolveFrom?: string | readonly string[];
+  /** Where the plugins' providers go. Without it, a plugin declaring providers still loads its blocks. */
+  providers?: ProviderRegistry;
+  /** The container each plugin's child container descends from. */
+  container?: Container;
   logger?: Logger;
   validators?: ContractValidators;
 }
@@ -23,8 +32,9 @@ export interface LoadPluginsOptions {
 export async function loadPlugins(specs: readonly string[], registry: BlockRegistry, options: LoadPluginsOptions = {}): Promise<PluginStatus[]> {
   const validators = options.validators ?? new ContractValidators();
   const statuses: PluginStatus[] = [];
+  const resolveFrom = typeof options.resolveFrom === 'string' ? [options.resolveFrom] : (options.resolveFrom ?? [process.cwd()]);
   for (const spec of specs) {
-    const status = await loadPlugin(spec, registry, validators, options.resolveFrom ?? process.cwd());
+    const status = await loadPlugin(spec, registry, validators, resolveFrom, options);
     if (status.status === 'loaded') options.logger?.info('plugin loaded', { plugin: status.name, version: status.version, blocks: status.blocks.length });
     else options.logger?.error(`plugin ${status.name} skipped: ${status.error}`, { plugin: status.name, spec });
     statuses.push(status);
@@ -32,14 +42,19 @@ export async function loadPlugins(specs: readonly string[], registry: BlockRegis
   return statuses;
 }
 
-async function loadPlugin(spec: string, registry: BlockRegistry, validators: ContractValidators, resolveFrom: string): Promise<PluginStatus> {
-  const failed = (error: string, name = spec, version: string | null = null): PluginStatus => ({ spec, name, version, status: 'failed', error, blocks: [] });
-  let dir: string;
-  try {
-    dir = findPluginDir(spec, resolveFrom);
-  } catch (e) {
-    return failed((e as Error).message);
+async function loadPlugin(spec: string, registry: BlockRegistry, validators: ContractValidators, resolveFrom: readonly string[], options: LoadPluginsOptions): Promise<PluginStatus> {
+  const failed = (error: string, name = spec, version: string | null = null): PluginStatus => ({ spec, name, version, status: 'failed', error, blocks: [], providers: [], container: null });
+  let dir: string | undefined;
+  let notFound = '';
+  for (const from of resolveFrom) {
+    try {
+      dir = findPluginDir(spec, from);
+      break;
+    } catch (e) {
+      notFound ||= (e as Error).message;
+    }
   }
+  if (!dir) return failed(notFound);
 
   let raw: unknown;
   try {
@@ -65,6 +80,14 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   }
   const handlers = (module.handlers ?? (module.default as { handlers?: unknown } | undefined)?.handlers) as Record<string, unknown> | undefined;
   if (!handlers || typeof handlers !== 'object') return fail(`entry point ${manifest.entry} does not export \`handlers\``);
+  const webhooks = (module.webhooks ?? {}) as Record<string, WebhookManager>;
+  const providers = manifest.providers ?? [];
+  const missingManagers = providers.filter((p) => p.webhooks && typeof webhooks[p.name]?.verify !== 'function').map((p) => p.name);
+  if (missingManagers.length) return fail(`no webhook manager exported for provider(s): ${missingManagers.join(', ')}`);
+  const unknownProviders = manifest.blocks
+    .map((b) => b.credentials?.provider)
+    .filter((name): name is string => !!name && !providers.some((p) => p.name === name) && !options.providers?.get(name));
+  if (unknownProviders.length) return fail(`credentials name undeclared provider(s): ${[...new Set(unknownProviders)].join(', ')}`);
 
   const blocks: Block[] = [];
   const missing: string[] = [];
@@ -78,11 +101,29 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   if (undeclared.length) return fail(`handlers for block(s) not in the manifest: ${undeclared.join(', ')}`);
 
   try {
+    for (const p of providers) {
+      const existing = options.providers?.get(p.name);
+      if (existing) throw new Error(`provider ${p.name} is already provided by ${existing.source}`);
+    }
     registry.registerAll(blocks, manifest.name);
+    options.providers?.registerAll(providers, manifest.name, webhooks);
   } catch (e) {
     return fail((e as Error).message);
   }
-  return { spec, name: manifest.name, version: manifest.version, status: 'loaded', error: null, blocks: blocks.map((b) => b.definition.id) };
+  // Each plugin gets its own child container: what it binds stays its own.
+  const container = options.container ? new Container({ parent: options.container }) : new Container();
+  container.bind(PluginManifestId).toConstantValue(manifest);
+  container.bind(PluginDirectory).toConstantValue(dir);
+  return {
+    spec,
+    name: manifest.name,
+    version: manifest.version,
+    status: 'loaded',
+    error: null,
+    blocks: blocks.map((b) => b.definition.id),
+    providers: providers.map((p) => p.name),
+    container,
+  };
 }
 
 /** The folder holding the plugin's manifest, for a path or a package name. */

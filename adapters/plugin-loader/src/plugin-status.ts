@@ -10,6 +10,10 @@ export interface PluginStatus {
   error: string | null;
   /** Ids of the blocks it provides (none when failed). */
   blocks: string[];
+  /** Names of the providers it declares (none when failed). */
+  providers: string[];
+  /** Its own child container (null when failed). */
+  container: import('inversify').Container | null;
 }
 
 /** The statuses of the plugins this process loaded, in configuration order. */

@@ -1,9 +1,11 @@
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import type { BlockEngine } from '../engine/block-engine.js';
+import type { RunContextFactory } from '../engine/run-context-factory.js';
 import type { ExecutionEvents } from '../execution/execution-events.port.js';
 import type { DeadJob, ExecutionQueue } from '../execution/execution-queue.port.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
+import { DomainError } from '../errors/domain.errors.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
 
@@ -13,6 +15,7 @@ export interface ExecutionRunnerDeps {
   queue: ExecutionQueue;
   events: ExecutionEvents;
   engine: BlockEngine;
+  runContexts: RunContextFactory;
   clock: Clock;
   logger: Logger;
 }
@@ -27,7 +30,7 @@ export class ExecutionRunner {
    * Throws only for infrastructure failures, so that the queue retries the job.
    */
   async runExecution(executionId: string, snapshot?: Execution): Promise<void> {
-    const { registry, executions, events, engine, clock, logger } = this.deps;
+    const { registry, executions, events, engine, runContexts, clock, logger } = this.deps;
     // A queued snapshot saves a read; if it is stale the compare-and-set below says so.
     const current = snapshot?.status === 'queued' && snapshot.id === executionId ? snapshot : await executions.get(executionId);
     if (!current || isFinished(current.status)) return;
@@ -53,7 +56,15 @@ export class ExecutionRunner {
         await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId} is not loaded on this worker` });
         return;
       }
-      const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }) });
+      let parts;
+      try {
+        parts = await runContexts.forRun(block, running.userId);
+      } catch (e) {
+        if (!DomainError.is(e)) throw e;
+        await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId}: ${e.message}` });
+        return;
+      }
+      const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }), ...parts });
       cancel = () => run.cancel('cancelled by request');
       if (cancelRequested) cancel();
       await this.#finish(running, await run.outcome);

@@ -1,0 +1,12 @@
+import type { CredentialRequirement } from '@blockyard/contracts';
+import type { ResolvedCredential } from '../block/block.js';
+
+/** Finds the secret a run may use for its block's credential requirement. */
+export interface CredentialResolver {
+  /**
+   * The credential for this run: the one named by `credentialId` (the caller's own), or the
+   * provider's system credential. NotFoundError / PermissionError when there is none usable.
+   */
+  resolve(request: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential>;
+}
+export const CredentialResolver = Symbol.for('blockyard/CredentialResolver');
