@@ -12,6 +12,7 @@ import { Logger, silentLogger } from './system/logger.port.js';
 import { UserRepository } from './user/user.repository.port.js';
 import { ApiKeyService } from './use-cases/api-key.service.js';
 import { BlockCatalog } from './use-cases/block-catalog.js';
+import { PluginCatalog } from './use-cases/plugin-catalog.js';
 import { ExecutionRunner } from './use-cases/execution-runner.js';
 import { ExecutionService } from './use-cases/execution.service.js';
 import { UserService } from './use-cases/user.service.js';
@@ -61,6 +62,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           }),
       )
       .inSingletonScope();
+    bind(PluginCatalog).toConstantValue(new PluginCatalog());
     bind(BlockCatalog)
       .toDynamicValue((ctx) => new BlockCatalog(ctx.get(BlockRegistry)))
       .inSingletonScope();

@@ -30,3 +30,4 @@ export * from './provider/credential-injection.js';
 export * from './credential/credential-resolver.port.js';
 export * from './credential/system-credential-resolver.js';
 export * from './engine/run-context-factory.js';
+export * from './use-cases/plugin-catalog.js';

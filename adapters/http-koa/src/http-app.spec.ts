@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { ContractValidators } from '@blockyard/contracts';
-import { ConflictError, RateLimitedError, UnauthorizedError, type ApiKeyService, type BlockCatalog, type ExecutionService, type Logger, type Principal } from '@blockyard/core';
+import { ConflictError, PluginCatalog, RateLimitedError, UnauthorizedError, type ApiKeyService, type BlockCatalog, type ExecutionService, type Logger, type Principal } from '@blockyard/core';
 import { createHttpApp } from './http-app.js';
 
 interface LogEntry {
@@ -22,7 +22,7 @@ const apiKeysMock = { authenticate: async (secret?: string) => (secret === 'good
 
 async function serve(catalog: Partial<BlockCatalog>, executions: Partial<ExecutionService> = {}, logs: LogEntry[] = []) {
   const app = createHttpApp(
-    { catalog: catalog as BlockCatalog, executions: executions as ExecutionService, apiKeys: apiKeysMock, validators: new ContractValidators(), logger: loggerFixture(logs) },
+    { catalog: catalog as BlockCatalog, plugins: new PluginCatalog(), executions: executions as ExecutionService, apiKeys: apiKeysMock, validators: new ContractValidators(), logger: loggerFixture(logs) },
     { bodyLimitBytes: 1000 },
   );
   const server: Server = await new Promise((resolve) => {

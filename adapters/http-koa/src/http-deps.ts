@@ -1,9 +1,10 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { ApiKeyService, BlockCatalog, ExecutionService, Logger } from '@blockyard/core';
+import type { ApiKeyService, BlockCatalog, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
 export interface HttpDeps {
   catalog: BlockCatalog;
+  plugins: PluginCatalog;
   executions: ExecutionService;
   apiKeys: ApiKeyService;
   validators: ContractValidators;

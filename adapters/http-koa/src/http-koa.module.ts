@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { ApiKeyService, BlockCatalog, ExecutionService, Logger } from '@blockyard/core';
+import { ApiKeyService, BlockCatalog, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
 import type { HttpOptions } from './http-deps.js';
@@ -16,6 +16,7 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
         createHttpApp(
           {
             catalog: ctx.get(BlockCatalog),
+            plugins: ctx.get(PluginCatalog),
             executions: ctx.get(ExecutionService),
             apiKeys: ctx.get(ApiKeyService),
             validators: new ContractValidators(),

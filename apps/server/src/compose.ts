@@ -1,12 +1,31 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import { BlockRegistry, coreModule, ExecutionQueue, Logger, silentLogger, type CoreModuleOptions } from '@blockyard/core';
+import { BlockRegistry, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
 import { memoryQueueModule } from '@blockyard/queue-memory';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
 import { httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
 import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugin-loader';
+import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from './config.js';
+
+const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** Gives each provider that declares a default credential the value of its env var, if set. */
+function configureSystemCredentials(providers: ProviderRegistry, resolver: SystemCredentialResolver, env: ServerConfig['env'], logger: Logger): void {
+  for (const { definition } of providers.list()) {
+    const declared = definition.default_credential;
+    const value = declared && env[declared.env];
+    if (!declared || !value) continue;
+    const credential = SystemCredentialResolver.fromEnvValue(declared.kind, value);
+    if (!credential) {
+      logger.warn(`${declared.env} is set but is not a usable ${declared.kind} credential; ignored`, { provider: definition.name });
+      continue;
+    }
+    resolver.set(definition.name, credential);
+    logger.info('system credential configured', { provider: definition.name, from: declared.env });
+  }
+}
 
 export interface ComposeOptions {
   logger?: Logger;
@@ -40,13 +59,25 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     container.load(knexStorageModule(storage));
   }
   container.load(
-    coreModule({ ...options.core, logger, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
+    coreModule({ ...options.core, logger, providerBaseUrls: config.providerBaseUrls, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
     memoryQueueModule(),
     httpKoaModule(options.http),
   );
 
-  const plugins = options.loadPlugins === false ? [] : await loadPlugins(config.plugins, container.get(BlockRegistry), { logger });
+  const plugins =
+    options.loadPlugins === false
+      ? []
+      : await loadPlugins(config.plugins, container.get(BlockRegistry), {
+          logger,
+          providers: container.get(ProviderRegistry),
+          container,
+          // Package names resolve from the working directory, then from this server's own
+          // dependencies (the first-party plugins), wherever it was started from.
+          resolveFrom: [process.cwd(), SERVER_PACKAGE_DIR],
+        });
   container.bind(PluginStatuses).toConstantValue(plugins);
+  container.get(PluginCatalog).record(plugins);
+  configureSystemCredentials(container.get(ProviderRegistry), container.get(SystemCredentialResolver), config.env, logger);
 
   return {
     container,

@@ -11,6 +11,9 @@ describe('readConfig', () => {
       plugins: ['@blockyard/plugin-example'],
       logLevel: 'info',
       workerConcurrency: 16,
+      providerBaseUrls: {},
+      outboundAllowHosts: [],
+      env: {},
     });
   });
 
@@ -19,7 +22,8 @@ describe('readConfig', () => {
       { PORT: '9000', HOST: '0.0.0.0', BLOCKYARD_DATA_DIR: '/data', BLOCKYARD_DATABASE_URL: 'postgres://u@db:5432/x', BLOCKYARD_PLUGINS: ' a, ./b ,', LOG_LEVEL: 'WARN', BLOCKYARD_WORKER_CONCURRENCY: '3' },
       '/srv',
     );
-    expect(config).to.deep.equal({ port: 9000, host: '0.0.0.0', dataDir: '/data', databaseUrl: 'postgres://u@db:5432/x', plugins: ['a', './b'], logLevel: 'warn', workerConcurrency: 3 });
+    const { env: _env, ...rest } = config;
+    expect(rest).to.deep.equal({ port: 9000, host: '0.0.0.0', dataDir: '/data', databaseUrl: 'postgres://u@db:5432/x', plugins: ['a', './b'], logLevel: 'warn', workerConcurrency: 3, providerBaseUrls: {}, outboundAllowHosts: [] });
   });
 
   it('names every bad variable at once', () => {
@@ -32,6 +36,16 @@ describe('readConfig', () => {
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).problems).to.have.length(4);
     expect((error as ConfigError).message).to.contain('PORT').and.to.contain('LOG_LEVEL').and.to.contain('BLOCKYARD_DATABASE_URL').and.to.contain('BLOCKYARD_WORKER_CONCURRENCY');
+  });
+
+  it('reads provider base URLs and the outbound allowlist', () => {
+    const config = readConfig({ BLOCKYARD_PROVIDER_BASE_URLS: 'github=http://127.0.0.1:9000, slack=https://slack.test/api', BLOCKYARD_OUTBOUND_ALLOW_HOSTS: '127.0.0.1,10.0.0.0/8' });
+    expect(config.providerBaseUrls).to.deep.equal({ github: 'http://127.0.0.1:9000', slack: 'https://slack.test/api' });
+    expect(config.outboundAllowHosts).to.deep.equal(['127.0.0.1', '10.0.0.0/8']);
+  });
+
+  it('rejects a provider base URL that is not provider=url', () => {
+    expect(() => readConfig({ BLOCKYARD_PROVIDER_BASE_URLS: 'github' })).to.throw(ConfigError, /BLOCKYARD_PROVIDER_BASE_URLS/);
   });
 
   it('accepts an empty plugin list', () => {

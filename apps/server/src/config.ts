@@ -14,6 +14,12 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Executions one worker runs at once. */
   workerConcurrency: number;
+  /** Provider name -> base URL overriding the plugin's (GitHub Enterprise, a local stand-in ...). */
+  providerBaseUrls: Record<string, string>;
+  /** Hosts, IPs or CIDRs block runs may reach although internal (the SSRF guard refuses them otherwise). */
+  outboundAllowHosts: string[];
+  /** The environment, for the system credentials plugins declare (`default_credential.env`). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Bad configuration: every problem at once, each naming its variable. */
@@ -56,8 +62,23 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const workerConcurrency = intVar(env, 'BLOCKYARD_WORKER_CONCURRENCY', 16, 1, 1024, problems);
 
+  const providerBaseUrls: Record<string, string> = {};
+  for (const pair of list(env.BLOCKYARD_PROVIDER_BASE_URLS)) {
+    const m = /^([a-z][a-z0-9_-]*)=(https?:\/\/\S+)$/.exec(pair);
+    if (!m) problems.push(`BLOCKYARD_PROVIDER_BASE_URLS entries are provider=http(s)://url (got ${JSON.stringify(pair)})`);
+    else providerBaseUrls[m[1]!] = m[2]!;
+  }
+  const outboundAllowHosts = list(env.BLOCKYARD_OUTBOUND_ALLOW_HOSTS);
+
   if (problems.length) throw new ConfigError(problems);
-  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency };
+  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency, providerBaseUrls, outboundAllowHosts, env };
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[]): number {

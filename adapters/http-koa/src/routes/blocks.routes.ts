@@ -13,6 +13,11 @@ export function blocksRoutes(router: Router, deps: HttpDeps, options: Required<H
     send(ctx, validators, 200, 'block-list.schema.json', catalog.listBlocks());
   });
 
+  router.get('/api/v1/plugins', (ctx) => {
+    requireScope(principalOf(ctx), 'READ_BLOCK');
+    send(ctx, validators, 200, 'plugin-list.schema.json', deps.plugins.listPlugins());
+  });
+
   router.get('/api/v1/blocks/:id', (ctx) => {
     requireScope(principalOf(ctx), 'READ_BLOCK');
     send(ctx, validators, 200, 'block-definition.schema.json', catalog.getBlock(ctx.params.id!));
