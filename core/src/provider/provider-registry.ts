@@ -17,11 +17,12 @@ export interface RegisteredProvider {
 /** The providers of the loaded plugins. */
 export class ProviderRegistry {
   readonly #providers = new Map<string, RegisteredProvider>();
-  readonly #baseUrlOverrides: ReadonlyMap<string, string>;
+  readonly #baseUrlOverride: (provider: string) => string | undefined;
 
   /** `baseUrlOverrides`: provider name -> base URL (GitHub Enterprise, a test stand-in ...). */
-  constructor(baseUrlOverrides: Readonly<Record<string, string>> = {}) {
-    this.#baseUrlOverrides = new Map(Object.entries(baseUrlOverrides));
+  constructor(baseUrlOverrides: Readonly<Record<string, string>> | ((provider: string) => string | undefined) = {}) {
+    const overrides = typeof baseUrlOverrides === 'function' ? null : new Map(Object.entries(baseUrlOverrides));
+    this.#baseUrlOverride = typeof baseUrlOverrides === 'function' ? baseUrlOverrides : (name) => overrides!.get(name);
   }
 
   /** Adds providers all or none; a name another plugin declared is a ConflictError. */
@@ -34,7 +35,7 @@ export class ProviderRegistry {
       definition,
       source,
       webhooks: webhooks[definition.name] ?? null,
-      baseUrl: this.#baseUrlOverrides.get(definition.name) ?? definition.base_url,
+      baseUrl: this.#baseUrlOverride(definition.name) ?? definition.base_url,
     }));
     for (const r of registered) this.#providers.set(r.definition.name, r);
     return registered;
