@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs P1 (engine, in process) then P2 (HTTP), prints a summary and writes
+ * `npm run bench`: runs P1 (engine, in process), P2 (HTTP) then P3 (context.fetch), prints a summary and writes
  * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
  * measured in this same run. Targets are informational: the exit code is 0 unless the bench
  * itself crashes. See bench/README.md.
@@ -34,5 +34,12 @@ log('');
 for (const line of p2Summary(p2)) log(line);
 log('');
 
-const paths = await writeResults({ startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2 });
+const { runP3, p3Summary } = await import('./p3-context-fetch.js');
+const p3 = await runP3(settings, log);
+log('');
+for (const line of p3Summary(p3)) log(line);
+log('');
+
+const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3 };
+const paths = await writeResults(results);
 log(`results written to ${paths.join(' and ')}`);

@@ -5,6 +5,7 @@ import { memoryQueueModule } from '@blockyard/queue-memory';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
 import { httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
+import { outboundHttpModule } from '@blockyard/http-outbound';
 import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugin-loader';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from './config.js';
@@ -62,6 +63,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     coreModule({ ...options.core, logger, providerBaseUrls: config.providerBaseUrls, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
     memoryQueueModule(),
     httpKoaModule(options.http),
+    outboundHttpModule({ allowHosts: config.outboundAllowHosts }),
   );
 
   const plugins =

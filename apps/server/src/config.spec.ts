@@ -8,7 +8,7 @@ describe('readConfig', () => {
       host: '127.0.0.1',
       dataDir: '/srv/app/.blockyard',
       databaseUrl: null,
-      plugins: ['@blockyard/plugin-example'],
+      plugins: ['@blockyard/plugin-example', '@blockyard/plugin-http', '@blockyard/plugin-github', '@blockyard/plugin-slack', '@blockyard/plugin-linear', '@blockyard/plugin-notion'],
       logLevel: 'info',
       workerConcurrency: 16,
       providerBaseUrls: {},

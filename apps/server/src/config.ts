@@ -1,6 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 
-export const FIRST_PARTY_PLUGINS = ['@blockyard/plugin-example'] as const;
+export const FIRST_PARTY_PLUGINS = [
+  '@blockyard/plugin-example',
+  '@blockyard/plugin-http',
+  '@blockyard/plugin-github',
+  '@blockyard/plugin-slack',
+  '@blockyard/plugin-linear',
+  '@blockyard/plugin-notion',
+] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
