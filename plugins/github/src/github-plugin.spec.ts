@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { handlers, webhooks } from './index.js';
+import { readManifest, runSelfTest } from './spec-support.js';
+
+const manifest = readManifest();
+
+describe('github plugin', () => {
+  it('exports one handler per manifest block, and no other', () => {
+    expect(Object.keys(handlers).sort()).to.deep.equal(manifest.blocks.map((b) => b.id).sort());
+  });
+
+  it('exports the webhook manager of the github provider', () => {
+    expect(Object.keys(webhooks)).to.deep.equal(['github']);
+    expect(webhooks.github!.verify).to.be.a('function');
+    expect(webhooks.github!.register).to.be.a('function');
+    expect(webhooks.github!.deregister).to.be.a('function');
+  });
+
+  it('has self-tests for every block', () => {
+    for (const block of manifest.blocks) expect(block.tests ?? [], block.id).not.to.be.empty;
+  });
+
+  describe('manifest self-tests', () => {
+    for (const block of manifest.blocks) {
+      for (const testCase of block.tests ?? []) {
+        it(`${block.id}: ${testCase.name}`, async () => {
+          expect(await runSelfTest(manifest, handlers, block.id, testCase)).to.deep.equal([]);
+        });
+      }
+    }
+  });
+});

@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { handlers } from './index.js';
+import { readManifest, runSelfTest } from './spec-support.js';
+
+const manifest = readManifest() as ReturnType<typeof readManifest> & { providers: Array<Record<string, unknown>> };
+
+describe('notion plugin', () => {
+  it('exports one handler per manifest block, and no other', () => {
+    expect(Object.keys(handlers).sort()).to.deep.equal(manifest.blocks.map((b) => b.id).sort());
+  });
+
+  it('declares Notion: bearer integration token, OAuth2 endpoints, capability-style scopes, NOTION_TOKEN', () => {
+    const [provider] = manifest.providers;
+    expect(provider).to.deep.include({ name: 'notion', base_url: 'https://api.notion.com/v1' });
+    expect(provider!.auth).to.deep.include({ type: 'api_key', in: 'header', name: 'Authorization', prefix: 'Bearer ' });
+    expect(provider!.auth).to.deep.include({ type: 'oauth2', authorize_url: 'https://api.notion.com/v1/oauth/authorize', token_url: 'https://api.notion.com/v1/oauth/token', scopes: [] });
+    expect(provider!.integration_scopes).to.deep.equal({ 'notion:read': [], 'notion:write': [] });
+    expect(provider!.default_credential).to.deep.include({ env: 'NOTION_TOKEN', kind: 'api_key' });
+  });
+
+  it('needs notion:write to create and notion:read to query', () => {
+    const scopes = Object.fromEntries(manifest.blocks.map((b) => [b.id, (b.credentials as { scopes?: string[] } | undefined)?.scopes]));
+    expect(scopes).to.deep.equal({ 'notion.create_page': ['notion:write'], 'notion.query_database': ['notion:read'] });
+  });
+
+  describe('self-test cases of the manifest', () => {
+    for (const block of manifest.blocks) {
+      it(`${block.id} has at least one`, () => expect(block.tests ?? []).to.not.be.empty);
+      for (const testCase of block.tests ?? []) {
+        it(`${block.id}: ${testCase.name}`, async () => {
+          expect(await runSelfTest(manifest, handlers, block.id, testCase)).to.deep.equal([]);
+        });
+      }
+    }
+  });
+});

@@ -1,0 +1,179 @@
+// Test doubles for this plugin's specs: a context whose fetch records calls and answers canned
+// responses, a runner that drives a handler as the engine would, and a runner for the manifest's
+// self-test cases. Plugins may import only the SDK, which has no such helpers, so each
+// first-party plugin carries this same file.
+import { readFileSync } from 'node:fs';
+import { ActionError, type BlockContext, type BlockHandler, type ContextFetch, type FetchRequest, type PluginHandlers, type ResolvedCredential } from '@blockyard/plugin-sdk';
+
+/** One request a handler made through context.fetch. */
+export interface RecordedCall {
+  url: string;
+  method: string;
+  request: FetchRequest;
+}
+
+/** A canned answer of fetchMock: a response, or an error that fetch throws. */
+export type CannedResponse = { status?: number; headers?: Record<string, string>; data?: unknown } | Error;
+
+export interface FetchMock {
+  fetch: ContextFetch;
+  calls: RecordedCall[];
+}
+
+/** A context.fetch that records each call and answers the responses in order. */
+export function fetchMock(...responses: CannedResponse[]): FetchMock {
+  const calls: RecordedCall[] = [];
+  const queue = [...responses];
+  const fetch = (async (url: string, request: FetchRequest = {}) => {
+    const method = (request.method ?? 'GET').toUpperCase();
+    calls.push({ url, method, request });
+    const next = queue.shift();
+    if (next === undefined) throw new Error(`unexpected request ${method} ${url}`);
+    if (next instanceof Error) throw next;
+    const status = next.status ?? 200;
+    const headers = Object.fromEntries(Object.entries(next.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return { status, ok: status >= 200 && status < 300, headers, data: next.data ?? '', url };
+  }) as ContextFetch;
+  return { fetch, calls };
+}
+
+/** A BlockContext for a handler run outside the engine. */
+export function contextFixture(fetch: ContextFetch, options: { credentials?: ResolvedCredential | null; signal?: AbortSignal } = {}): BlockContext {
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  return {
+    executionId: 'spec',
+    blockId: 'spec',
+    signal: options.signal ?? new AbortController().signal,
+    logger,
+    addCost() {},
+    credentials: options.credentials === undefined ? { kind: 'api_key', api_key: 'test-token' } : options.credentials,
+    fetch,
+  };
+}
+
+/** What a run produced: the outputs in the order yielded, and the failure message if it failed. */
+export interface RunResult {
+  outputs: Array<[string, unknown]>;
+  error: string | null;
+}
+
+/**
+ * Drives a handler as the engine does: collects yielded outputs, turns a returned or thrown
+ * ActionError (and an `error` output) into a failure. Any other exception propagates.
+ */
+export async function run<I>(handler: BlockHandler<I>, inputs: I, context: BlockContext): Promise<RunResult> {
+  const outputs: Array<[string, unknown]> = [];
+  try {
+    let ret: unknown = handler(inputs, context);
+    if (ret && typeof ret === 'object' && Symbol.asyncIterator in ret) {
+      for await (const [name, value] of ret as AsyncIterable<[string, unknown]>) {
+        if (name === 'error') return { outputs, error: String(value) };
+        outputs.push([name, value]);
+      }
+      return { outputs, error: null };
+    }
+    ret = await ret;
+    if (ActionError.is(ret)) return { outputs, error: ret.message };
+    const data = (ret as { data?: Record<string, unknown> } | undefined)?.data ?? {};
+    return { outputs: Object.entries(data), error: null };
+  } catch (e) {
+    if (ActionError.is(e)) return { outputs, error: e.message };
+    throw e;
+  }
+}
+
+/** Outputs by name, each with its list of values, as an execution reports them. */
+export function byName(outputs: Array<[string, unknown]>): Record<string, unknown[]> {
+  const grouped: Record<string, unknown[]> = {};
+  for (const [name, value] of outputs) (grouped[name] ??= []).push(value);
+  return grouped;
+}
+
+interface SelfTestCase {
+  name: string;
+  inputs: Record<string, unknown>;
+  credential?: Record<string, string>;
+  outputs?: Record<string, unknown[]>;
+  error?: string;
+  http?: Array<{ method: string; url: string; request_body?: unknown; status?: number; headers?: Record<string, string>; body?: unknown }>;
+}
+
+export interface ManifestFixture {
+  name: string;
+  providers?: Array<{ name: string; base_url?: string }>;
+  blocks: Array<{
+    id: string;
+    input_schema: { properties?: Record<string, { default?: unknown }> };
+    output_schema: { properties?: Record<string, unknown> };
+    credentials?: { provider: string };
+    tests?: SelfTestCase[];
+  }>;
+}
+
+/** The plugin's blockyard.plugin.json (the specs run from dist/, beside which it sits one level up). */
+export function readManifest(): ManifestFixture {
+  return JSON.parse(readFileSync(new URL('../blockyard.plugin.json', import.meta.url), 'utf8')) as ManifestFixture;
+}
+
+/** `path` against `base` as context.fetch resolves it: appended to the base's path. */
+export function joinUrl(base: string | undefined, path: string): string {
+  if (/^https?:\/\//i.test(path) || !base) return path;
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+/**
+ * Runs one self-test case of the manifest against the handler the way `blockyard plugin test`
+ * does: top-level input defaults applied, each request answered by the next mocked exchange
+ * after its method, URL (with query) and JSON body are checked; then outputs or error compared.
+ * Returns a list of mismatches (empty when the case passes).
+ */
+export async function runSelfTest(manifest: ManifestFixture, handlers: PluginHandlers, blockId: string, testCase: SelfTestCase): Promise<string[]> {
+  const block = manifest.blocks.find((b) => b.id === blockId)!;
+  const providerName = block.credentials?.provider ?? blockId.split('.')[0];
+  const baseUrl = manifest.providers?.find((p) => p.name === providerName)?.base_url;
+  const inputs: Record<string, unknown> = { ...testCase.inputs };
+  for (const [name, schema] of Object.entries(block.input_schema.properties ?? {})) {
+    if (inputs[name] === undefined && schema.default !== undefined) inputs[name] = structuredClone(schema.default);
+  }
+  const problems: string[] = [];
+  const exchanges = [...(testCase.http ?? [])];
+  const fetch = (async (url: string, request: FetchRequest = {}) => {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const actual = new URL(joinUrl(baseUrl, url));
+    for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) actual.searchParams.append(k, String(v));
+    const exchange = exchanges.shift();
+    if (!exchange) {
+      problems.push(`unexpected request ${method} ${actual.href}`);
+      throw new Error('no mocked exchange left');
+    }
+    const expected = new URL(joinUrl(baseUrl, exchange.url));
+    if (exchange.method !== method) problems.push(`expected method ${exchange.method}, got ${method}`);
+    const sameUrl = expected.origin + expected.pathname === actual.origin + actual.pathname && (!expected.search || expected.search === actual.search);
+    if (!sameUrl) problems.push(`expected ${expected.href}, got ${actual.href}`);
+    if (exchange.request_body !== undefined) {
+      const body = request.json !== undefined ? request.json : typeof request.body === 'string' ? JSON.parse(request.body) : undefined;
+      if (JSON.stringify(sortKeys(body)) !== JSON.stringify(sortKeys(exchange.request_body))) problems.push(`request body ${JSON.stringify(body)} is not ${JSON.stringify(exchange.request_body)}`);
+    }
+    const status = exchange.status ?? 200;
+    const headers = Object.fromEntries(Object.entries(exchange.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    return { status, ok: status >= 200 && status < 300, headers, data: exchange.body ?? '', url: actual.href };
+  }) as ContextFetch;
+  const credentials: ResolvedCredential | null = testCase.credential?.api_key ? { kind: 'api_key', api_key: testCase.credential.api_key } : null;
+  const result = await run(handlers[blockId]!, inputs, contextFixture(fetch, { credentials }));
+  if (exchanges.length) problems.push(`${exchanges.length} mocked exchange(s) not requested`);
+  if (testCase.error !== undefined) {
+    if (!result.error?.includes(testCase.error)) problems.push(`expected error containing ${JSON.stringify(testCase.error)}, got ${JSON.stringify(result.error)}`);
+  } else if (result.error !== null) {
+    problems.push(`unexpected error ${JSON.stringify(result.error)}`);
+  }
+  if (testCase.outputs !== undefined && JSON.stringify(sortKeys(byName(result.outputs))) !== JSON.stringify(sortKeys(testCase.outputs))) {
+    problems.push(`outputs ${JSON.stringify(byName(result.outputs))} are not ${JSON.stringify(testCase.outputs)}`);
+  }
+  return problems;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  return value;
+}
