@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { JsonObjectSchema } from '@blockyard/contracts';
-import type { Block, BlockContext } from '../block/block.js';
+import { ActionError, type Block, type BlockContext } from '../block/block.js';
 import { InMemoryBlockRegistry } from '../block/in-memory-block-registry.js';
 import { BlockEngine } from './block-engine.js';
 
@@ -54,6 +54,50 @@ describe('BlockEngine', () => {
       const block = blockFixture(async () => ({ data: { text: 'done' }, costUsd: 0.5 }), { cost: { per_run_usd: 0.25 } });
       const outcome = await run(block);
       expect(outcome).to.deep.equal({ status: 'completed', outputs: { text: ['done'] }, costUsd: 0.75, error: null });
+    });
+
+    it('adds the cost picked by an input value (cost.per_input_value)', async () => {
+      const block = blockFixture(async () => ({ data: { text: 'ok' }, costUsd: 0.5 }), {
+        input_schema: { type: 'object', properties: { text: { type: 'string' }, model: { type: 'string' } } },
+        cost: { per_run_usd: 0.25, per_input_value: { input: 'model', values: { large: 2, small: 1 } } },
+      });
+      expect((await run(block, { text: 'x', model: 'large' })).costUsd).to.equal(2.75);
+      expect((await run(block, { text: 'x', model: 'unknown' })).costUsd).to.equal(0.75);
+    });
+
+    it('fails with the message and cost of a returned or thrown ActionError', async () => {
+      const returned = blockFixture(async () => new ActionError('repository not found', 0.01));
+      expect(await run(returned)).to.include({ status: 'failed', error: 'repository not found', costUsd: 0.01 });
+      const thrown = blockFixture(async () => {
+        throw new ActionError('rate limited; retry after 30 s');
+      });
+      expect(await run(thrown)).to.include({ status: 'failed', error: 'rate limited; retry after 30 s', costUsd: 0 });
+    });
+
+    it('fails when a generator handler returns an ActionError after yielding', async () => {
+      const block = blockFixture(async function* () {
+        yield ['text', 'partial'];
+        return new ActionError('channel not found', 0.02);
+      });
+      expect(await run(block)).to.deep.equal({ status: 'failed', outputs: { text: ['partial'] }, costUsd: 0.02, error: 'channel not found' });
+    });
+
+    it('gives the handler the run credential and a fetch made for its signal', async () => {
+      let seen: unknown;
+      const block = blockFixture(async (_inputs, ctx: BlockContext) => {
+        seen = { credentials: ctx.credentials, answer: await ctx.fetch('/ping') };
+      });
+      let signalGiven: AbortSignal | undefined;
+      await engine.run(block, { text: 'x' }, {
+        executionId: 'e9',
+        credentials: { kind: 'api_key', api_key: 'k' },
+        createFetch: (signal) => {
+          signalGiven = signal;
+          return (async (url: string) => ({ status: 200, ok: true, headers: {}, data: url, url })) as never;
+        },
+      });
+      expect(seen).to.deep.equal({ credentials: { kind: 'api_key', api_key: 'k' }, answer: { status: 200, ok: true, headers: {}, data: '/ping', url: '/ping' } });
+      expect(signalGiven).to.be.instanceOf(AbortSignal);
     });
 
     it('fails with the message of a returned { error, costUsd }, keeping the cost', async () => {

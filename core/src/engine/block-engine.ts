@@ -238,15 +238,33 @@ async function drive(block: RegisteredBlock, inputs: Record<string, unknown>, st
 
 async function consume(iterable: AsyncIterable<unknown>, state: RunState): Promise<RunOutcome> {
   const id = state.blockId;
-  for await (const item of iterable) {
-    if (state.aborted) return state.abortOutcome();
+  const iterator = (iterable as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator]
+    ? (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    : ((iterable as unknown as Iterable<unknown>)[Symbol.iterator]() as unknown as AsyncIterator<unknown>);
+  for (;;) {
+    const step = await iterator.next();
+    if (state.aborted) {
+      void iterator.return?.();
+      return state.abortOutcome();
+    }
+    if (step.done) {
+      // A generator may end with `return new ActionError(...)` or `return { error, costUsd }`.
+      const value = step.value as unknown;
+      if (ActionError.is(value)) return state.failure(value.message, value.costUsd);
+      if (value && typeof value === 'object' && typeof (value as BlockErrorResult).error === 'string') return state.failure((value as BlockErrorResult).error, (value as BlockErrorResult).costUsd);
+      return completed(state, value && typeof value === 'object' ? (value as BlockResult).costUsd : undefined);
+    }
+    const item = step.value;
     if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string') {
+      void iterator.return?.();
       return state.failure(`block ${id} yielded ${JSON.stringify(item)?.slice(0, 80)}; expected [outputName, value]`);
     }
     const failed = state.emit(item[0], item[1]);
-    if (failed) return failed; // leaving the loop closes the generator
+    if (failed) {
+      void iterator.return?.();
+      return failed;
+    }
   }
-  return state.aborted ? state.abortOutcome() : completed(state);
 }
 
 /** The cost picked by an input's value (cost.per_input_value), 0 when none applies. */

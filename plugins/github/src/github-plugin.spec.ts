@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { handlers, webhooks } from './index.js';
-import { readManifest, runSelfTest } from './spec-support.js';
+import { readManifest, runSelfTest } from '@blockyard/plugin-sdk/testing';
 
-const manifest = readManifest();
+const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url));
 
 describe('github plugin', () => {
   it('exports one handler per manifest block, and no other', () => {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import type { WebhookDelivery } from '@blockyard/plugin-sdk';
 import { gitHubWebhooks } from './github-webhooks.js';
-import { fetchMock } from './spec-support.js';
+import { fetchMock } from '@blockyard/plugin-sdk/testing';
 
 const SECRET = 'It\'s a Secret to Everybody';
 

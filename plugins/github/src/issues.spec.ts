@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createIssue, getIssue, issueEvent } from './issues.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const issueFixture = {
   id: 1,

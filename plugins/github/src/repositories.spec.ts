@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { listRepositories, nextPage } from './repositories.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 function repositoryFixture(id: number, name: string, extra: Record<string, unknown> = {}) {
   return {

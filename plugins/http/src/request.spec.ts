@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { OutboundRequestError } from '@blockyard/plugin-sdk';
 import { handlers, httpRequest, type HttpRequestInputs } from './index.js';
-import { contextFixture, fetchMock, readManifest, run, runSelfTest } from './spec-support.js';
+import { contextFixture, fetchMock, readManifest, run, runSelfTest } from '@blockyard/plugin-sdk/testing';
 
-const manifest = readManifest();
+const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url));
 const inputsFixture = (over: Partial<HttpRequestInputs> = {}): HttpRequestInputs => ({ url: 'https://api.example.com/items', method: 'GET', headers: {}, query: {}, ...over });
 
 describe('http plugin', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createIssue, ISSUE_CREATE_MUTATION } from './create-issue.js';
-import { contextFixture, fetchMock, run } from './spec-support.js';
+import { contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const created = { id: 'issue-1', identifier: 'ENG-1', title: 'Checkout fails', url: 'https://linear.app/acme/issue/ENG-1/checkout-fails' };
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { OutboundRequestError } from '@blockyard/plugin-sdk';
 import { linearError, linearGraphql, retryAfterSeconds } from './linear-graphql.js';
-import { contextFixture, fetchMock } from './spec-support.js';
+import { contextFixture, fetchMock } from '@blockyard/plugin-sdk/testing';
 
 const authError = { message: 'Authentication required, not authenticated', extensions: { type: 'authentication error', code: 'AUTHENTICATION_ERROR', userPresentableMessage: 'You need to authenticate to access this operation.' } };
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { handlers } from './index.js';
-import { readManifest, runSelfTest } from './spec-support.js';
+import { readManifest, runSelfTest } from '@blockyard/plugin-sdk/testing';
 
-const manifest = readManifest() as ReturnType<typeof readManifest> & { providers: Array<Record<string, unknown>> };
+const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url)) as ReturnType<typeof readManifest> & { providers: Array<Record<string, unknown>> };
 
 describe('linear plugin', () => {
   it('exports one handler per manifest block, and no other', () => {

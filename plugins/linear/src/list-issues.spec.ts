@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { listIssues, MY_ISSUES_QUERY, PAGE_SIZE, TEAM_ISSUES_QUERY, type ListedIssue } from './list-issues.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const issueFixture = (n: number): ListedIssue => ({
   id: `issue-${n}`,

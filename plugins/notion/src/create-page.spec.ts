@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createPage, MAX_TEXT_LENGTH, paragraphBlocks, richText } from './create-page.js';
-import { contextFixture, fetchMock, run } from './spec-support.js';
+import { contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const DB = 'd9824bdc84454327be8b5b47500af6ce';
 const P1 = 'b55c9c91-384d-452b-81db-d1ef79372b75';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { OutboundRequestError } from '@blockyard/plugin-sdk';
 import { NOTION_VERSION, notionError, notionId, notionRequest, retryAfterSeconds } from './notion-api.js';
-import { contextFixture, fetchMock } from './spec-support.js';
+import { contextFixture, fetchMock } from '@blockyard/plugin-sdk/testing';
 
 const errorBody = (status: number, code: string, message: string) => ({ object: 'error', status, code, message, request_id: 'r1' });
 

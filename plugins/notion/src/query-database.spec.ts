@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { queryDatabase, type NotionPage, type QueryDatabaseInputs } from './query-database.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const DB = 'd9824bdc84454327be8b5b47500af6ce';
 const pageFixture = (n: number): NotionPage => ({ object: 'page', id: `page-${n}`, url: `https://www.notion.so/page-${n}`, properties: { Name: { type: 'title', title: [] } } });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { listChannels } from './channels.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 function channelFixture(n: number) {
   return { id: `C${n}`, name: `channel-${n}`, is_channel: true, is_private: false, is_archived: false, is_member: n % 2 === 0, num_members: n, created: 1600000000 + n, topic: { value: `topic ${n}`, creator: '', last_set: 0 }, purpose: { value: '', creator: '', last_set: 0 } };

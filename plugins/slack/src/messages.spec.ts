@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { messageEvent, postMessage } from './messages.js';
-import { byName, contextFixture, fetchMock, run } from './spec-support.js';
+import { byName, contextFixture, fetchMock, run } from '@blockyard/plugin-sdk/testing';
 
 const posted = { ok: true, channel: 'C123ABC456', ts: '1503435956.000247', message: { type: 'message', text: 'hi', ts: '1503435956.000247' } };
 

@@ -1,9 +1,8 @@
-// Test doubles for this plugin's specs: a context whose fetch records calls and answers canned
-// responses, a runner that drives a handler as the engine would, and a runner for the manifest's
-// self-test cases. Plugins may import only the SDK, which has no such helpers, so each
-// first-party plugin carries this same file.
+// @blockyard/plugin-sdk/testing — test doubles for plugin specs: a context whose fetch records
+// calls and answers canned responses, a runner that drives a handler as the engine would, and a
+// runner for a manifest's self-test cases.
 import { readFileSync } from 'node:fs';
-import { ActionError, type BlockContext, type BlockHandler, type ContextFetch, type FetchRequest, type PluginHandlers, type ResolvedCredential } from '@blockyard/plugin-sdk';
+import { ActionError, type BlockContext, type BlockHandler, type ContextFetch, type FetchRequest, type PluginHandlers, type ResolvedCredential } from './index.js';
 
 /** One request a handler made through context.fetch. */
 export interface RecordedCall {
@@ -110,9 +109,9 @@ export interface ManifestFixture {
   }>;
 }
 
-/** The plugin's blockyard.plugin.json (the specs run from dist/, beside which it sits one level up). */
-export function readManifest(): ManifestFixture {
-  return JSON.parse(readFileSync(new URL('../blockyard.plugin.json', import.meta.url), 'utf8')) as ManifestFixture;
+/** A plugin's blockyard.plugin.json, e.g. `readManifest(new URL('../blockyard.plugin.json', import.meta.url))` from a spec in dist/. */
+export function readManifest(file: URL | string): ManifestFixture {
+  return JSON.parse(readFileSync(file, 'utf8')) as ManifestFixture;
 }
 
 /** `path` against `base` as context.fetch resolves it: appended to the base's path. */
