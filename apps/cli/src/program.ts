@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { API_KEY_SCOPES, ApiKeyService, BlockCatalog, BlockEngine, BlockRegistry, DomainError, UserService } from '@blockyard/core';
 import { ConfigError, composeBlockyard, PinoLogger, readConfig, runServerFromEnv, type ServerConfig } from '@blockyard/server';
+import { registerPluginCommands } from './plugin-commands.js';
 
 export interface CliIO {
   out(line: string): void;
@@ -120,6 +121,7 @@ export function buildProgram(io: CliIO): Command {
       });
     });
 
+  registerPluginCommands(program, io);
   return program;
 }
 

@@ -53,7 +53,14 @@ export function importAutohiveFolder(dir: string, options: ImportAutohiveOptions
     files.push(entryFile);
     manifest.entry = `./${AUTOHIVE_ENTRY_FILE}`;
   } else if (entry) manifest.entry = rel(entry);
-  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(manifestFile, `${JSON.stringify(inManifestOrder(manifest), null, 2)}\n`);
   files.unshift(manifestFile);
   return { files, manifest, unmapped: folder.unmapped };
+}
+
+/** The manifest with its fields in the order people read them: who, what runs, providers, blocks. */
+function inManifestOrder(manifest: PluginManifest): PluginManifest {
+  const order = ['$schema', 'name', 'version', 'display_name', 'description', 'entry', 'icon', 'providers', 'blocks'];
+  const keys = [...order.filter((k) => k in manifest), ...Object.keys(manifest).filter((k) => !order.includes(k))];
+  return Object.fromEntries(keys.map((k) => [k, (manifest as unknown as Record<string, unknown>)[k]])) as unknown as PluginManifest;
 }

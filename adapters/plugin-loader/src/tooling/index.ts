@@ -18,7 +18,7 @@ export {
 export { importAutohiveFolder, AUTOHIVE_ENTRY_FILE, type ImportAutohiveOptions, type ImportAutohiveResult } from './autohive-import.js';
 export { validatePlugin, checkManifest, metaSchemaProblems, formatProblem, type PluginProblem, type PluginValidation, type ValidatePluginOptions } from './validate-plugin.js';
 export { runSelfTests, runSelfTestCase, toResolvedCredential, formatSelfTestResult, type SelfTestResult, type SelfTestReport, type RunSelfTestsOptions } from './self-test.js';
-export { MockHttp, createMockHttp, resolveUrl, type MockHttpOptions } from './mock-fetch.js';
+export { MockHttp, createMockHttp, resolveUrl, type MockHttpOptions, type MockExchange } from './mock-fetch.js';
 export { generateBlockTypes, renderBlockTypes, blockTypeBaseName, GENERATED_TYPES_FILE, type TypegenResult } from './typegen.js';
 export { scaffoldPlugin, ScaffoldError, type ScaffoldOptions, type ScaffoldResult } from './scaffold.js';
 export { readPngSize, placeholderIconPng } from './png.js';

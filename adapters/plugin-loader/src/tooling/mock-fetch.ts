@@ -2,6 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import type { MockedHttpExchange } from '@blockyard/contracts';
 import type { ContextFetch, FetchRequest, FetchResponse } from '@blockyard/core';
 
+/**
+ * A mocked exchange (mocked-http-exchange.schema.json). `body` and `request_body` are any JSON
+ * value, which the generated contract type narrows to an object (the schema gives them no type).
+ */
+export type MockExchange = Omit<MockedHttpExchange, 'body' | 'request_body'> & { body?: unknown; request_body?: unknown };
+
 export interface MockHttpOptions {
   /** The provider's base URL: relative URLs (of requests and of exchanges) resolve against it. */
   baseUrl?: string;
@@ -16,12 +22,12 @@ export interface MockHttpOptions {
  * (fetch throws) and recorded; exchanges left unrequested are reported by `problems()`.
  */
 export class MockHttp {
-  readonly #exchanges: readonly MockedHttpExchange[];
+  readonly #exchanges: readonly MockExchange[];
   readonly #baseUrl: string | undefined;
   #next = 0;
   readonly #failures: string[] = [];
 
-  constructor(exchanges: readonly MockedHttpExchange[] = [], options: MockHttpOptions = {}) {
+  constructor(exchanges: readonly MockExchange[] = [], options: MockHttpOptions = {}) {
     this.#exchanges = exchanges;
     this.#baseUrl = options.baseUrl;
   }
@@ -37,7 +43,7 @@ export class MockHttp {
   }
 
   /** The exchanges no request has used. */
-  get unused(): readonly MockedHttpExchange[] {
+  get unused(): readonly MockExchange[] {
     return this.#exchanges.slice(this.#next);
   }
 
@@ -90,7 +96,7 @@ export class MockHttp {
   }
 }
 
-export function createMockHttp(exchanges: readonly MockedHttpExchange[] = [], options: MockHttpOptions = {}): MockHttp {
+export function createMockHttp(exchanges: readonly MockExchange[] = [], options: MockHttpOptions = {}): MockHttp {
   return new MockHttp(exchanges, options);
 }
 

@@ -88,6 +88,8 @@ interface TemplateNames {
   blockName: string;
   /** The resource the action creates: contact / contacts. */
   noun: string;
+  /** `a contact`, `an item`. */
+  aNoun: string;
   plural: string;
   handlerName: string;
   inputsType: string;
@@ -110,6 +112,7 @@ function templateNames(name: string, action: string, displayName?: string): Temp
     blockId,
     blockName: toTitle(action, true),
     noun,
+    aNoun: `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`,
     plural,
     handlerName: toPascalCase(action).replace(/^./, (c) => c.toLowerCase()),
     inputsType: `${blockTypeBaseName(blockId)}Inputs`,
@@ -142,7 +145,7 @@ function manifestFor(t: TemplateNames): PluginManifest {
       {
         id: t.blockId,
         name: t.blockName,
-        description: `Creates a ${t.noun} in ${t.display} (POST /${t.plural}) and yields it as stored.`,
+        description: `Creates ${t.aNoun} in ${t.display} (POST /${t.plural}) and yields it as stored.`,
         categories: [t.provider],
         kind: 'action',
         input_schema: {
@@ -169,7 +172,7 @@ function manifestFor(t: TemplateNames): PluginManifest {
         timeout_ms: 30000,
         tests: [
           {
-            name: `creates a ${t.noun}`,
+            name: `creates ${t.aNoun}`,
             inputs: { name: 'Ada Lovelace', tags: ['vip'] },
             credential: { api_key: 'test-key' },
             http: [
@@ -270,7 +273,7 @@ function handlerSource(t: TemplateNames): string {
 export async function ${t.handlerName}({ name, tags }, context) {
   const res = await context.fetch('/${t.plural}', { method: 'POST', json: { name, tags } });
   if (res.status === 401 || res.status === 403) return { error: \`${t.display} rejected the API key (\${res.status})\` };
-  if (!res.ok) return { error: \`${t.display} answered \${res.status} when creating a ${t.noun}\` };
+  if (!res.ok) return { error: \`${t.display} answered \${res.status} when creating ${t.aNoun}\` };
   return { data: { ${t.noun}: res.data } };
 }
 
@@ -346,7 +349,7 @@ Blocks for ${t.display}, loaded by a Blockyard server at run time
 
 | block | what it does |
 | --- | --- |
-| \`${t.blockId}\` | creates a ${t.noun} (POST /${t.plural}) and yields it as stored |
+| \`${t.blockId}\` | creates ${t.aNoun} (POST /${t.plural}) and yields it as stored |
 
 Authentication: an API key, sent as \`Authorization: Bearer <key>\`. A server can give every run
 one key of its own through the \`${t.env}\` environment variable.

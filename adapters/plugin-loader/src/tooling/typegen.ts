@@ -77,8 +77,8 @@ export async function renderBlockTypes(manifest: Pick<PluginManifest, 'blocks'>,
   const source = compiled
     .replace(/export interface BlockyardPluginBlocks \{\}\n?/, '')
     // json-schema-to-typescript's note on where each type came from: noise here.
-    .replace(/\/\*\*\n \* This interface was referenced by `BlockyardPluginBlocks`'s JSON-Schema\n \* via the `definition` "[^"]*"\.\n \*\/\n/g, '')
-    .replace(/\n \*\n \* This interface was referenced by `BlockyardPluginBlocks`'s JSON-Schema\n \* via the `definition` "[^"]*"\./g, '');
+    .replace(/( *)\/\*\*\n\1 \* This interface was referenced by `[^`]*`'s JSON-Schema\n\1 \* via the `definition` "[^"]*"\.\n\1 \*\/\n/g, '')
+    .replace(/\n( *) \*\n\1 \* This interface was referenced by `[^`]*`'s JSON-Schema\n\1 \* via the `definition` "[^"]*"\./g, '');
   return { source, types };
 }
 

@@ -16,6 +16,8 @@ export interface PluginValidation {
   /** Absolute path of the folder. */
   dir: string;
   kind: PluginFolder['kind'] | null;
+  /** The manifest file (blockyard.plugin.json, or config.json of an Autohive folder); null when there is none. */
+  file: string | null;
   /** The manifest as read (converted for Autohive folders); null when none could be read. */
   manifest: PluginManifest | null;
   /** Every problem found, sorted by pointer. Empty when the plugin is valid. */
@@ -54,7 +56,7 @@ export async function validatePlugin(dir: string, options: ValidatePluginOptions
     folder = readPluginFolder(abs);
   } catch (e) {
     if (!(e instanceof PluginFolderError)) throw e;
-    return { dir: abs, kind: null, manifest: null, problems: [{ path: '', message: e.message }], unmapped: [], ok: false };
+    return { dir: abs, kind: null, file: null, manifest: null, problems: [{ path: '', message: e.message }], unmapped: [], ok: false };
   }
   const validators = options.validators ?? new ContractValidators(createAjv({ verbose: true }));
   const manifest = folder.manifest as unknown;
@@ -75,7 +77,7 @@ export async function validatePlugin(dir: string, options: ValidatePluginOptions
   } else problems.push(...found);
 
   const unique = dedupe(problems).sort(byPointer);
-  return { dir: folder.dir, kind: folder.kind, manifest: folder.manifest, problems: unique, unmapped: folder.unmapped, ok: unique.length === 0 };
+  return { dir: folder.dir, kind: folder.kind, file: folder.file, manifest: folder.manifest, problems: unique, unmapped: folder.unmapped, ok: unique.length === 0 };
 }
 
 /**
@@ -131,6 +133,8 @@ function schemaProblems(manifest: unknown, validators: ContractValidators): Plug
       const name = String((e.params as { propertyName: string }).propertyName);
       const scopes = /\/integration_scopes$/.test(e.instancePath);
       rest.push({ path: e.instancePath + pointer(name), message: scopes ? 'must be <provider>:<scope> in lowercase, e.g. acme_crm:contacts.write' : 'is not a valid property name' });
+    } else if (e.instancePath === '/version' && e.keyword === 'pattern') {
+      rest.push({ path: '/version', message: 'must be a semantic version, MAJOR.MINOR.PATCH (e.g. 1.0.0)' });
     } else rest.push(...toIssues([e]));
   }
   return [...rest, ...replaced];
@@ -154,7 +158,7 @@ function ruleProblems(manifest: unknown): PluginProblem[] {
     const first = providers.get(p.name);
     if (first) rule(pointer('providers', i, 'name'), `duplicates /providers/${first.index}/name`);
     else providers.set(p.name, { def: p, index: i });
-    if (isObject(p.integration_scopes)) {
+    if (isObject(p.integration_scopes) && PROVIDER_NAME.test(p.name)) {
       for (const key of Object.keys(p.integration_scopes)) {
         if (!key.startsWith(`${p.name}:`)) rule(pointer('providers', i, 'integration_scopes', key), `must start with "${p.name}:", the provider's name`);
       }
@@ -223,26 +227,25 @@ function blockSchemaProblems(manifest: unknown): PluginProblem[] {
       const schema = b[key];
       if (!isObject(schema)) continue; // the manifest schema reports it
       const at = pointer('blocks', i, key);
-      const meta = metaSchemaProblems(ajv, schema);
-      if (meta.length) {
-        problems.push(...meta.map((p) => ({ path: at + p.path, message: p.message })));
-        continue;
-      }
-      let compiled: ValidateFunction;
-      try {
-        compiled = ajv.compile(schema);
-      } catch (e) {
-        problems.push({ path: at, message: `does not compile: ${(e as Error).message}` });
-        continue;
-      }
       const properties = isObject(schema.properties) ? schema.properties : {};
-      if (key === 'input_schema') input = compiled;
+      // Each property on its own: its default is checked even when another property is broken.
       for (const [name, property] of Object.entries(properties)) {
         const fn = compileQuietly(ajv, property);
         if (key === 'output_schema') outputs.set(name, fn);
         if (fn && isObject(property) && 'default' in property && !fn(structuredClone(property.default))) {
           problems.push(...toIssues(fn.errors).map((p) => ({ path: `${at}${pointer('properties', name, 'default')}${p.path}`, message: p.message })));
         }
+      }
+      const meta = metaSchemaProblems(ajv, schema);
+      if (meta.length) {
+        problems.push(...meta.map((p) => ({ path: at + p.path, message: p.message })));
+        continue;
+      }
+      try {
+        const compiled = ajv.compile(schema);
+        if (key === 'input_schema') input = compiled;
+      } catch (e) {
+        problems.push({ path: at, message: `does not compile: ${(e as Error).message}` });
       }
     }
 
@@ -284,12 +287,11 @@ function blockSchemaProblems(manifest: unknown): PluginProblem[] {
 }
 
 function compileQuietly(ajv: Ajv, schema: unknown): ValidateFunction | null {
-  if (typeof schema === 'boolean') return ajv.compile(schema as never);
-  if (!isObject(schema)) return null;
+  if (typeof schema !== 'boolean' && !isObject(schema)) return null;
   try {
-    return ajv.compile(schema);
+    return ajv.compile(schema as object);
   } catch {
-    return null; // a local $ref into the whole schema: the whole schema's compile covers it
+    return null; // broken, or a local $ref into the whole schema: the whole schema's checks report it
   }
 }
 
