@@ -53,7 +53,7 @@ describe('loadPlugins', () => {
 
   it('reports a manifest that is not JSON', async () => {
     const [status] = await loadPlugins([pluginFixture('{ nope')], new InMemoryBlockRegistry());
-    expect(status!.error).to.match(/cannot read .*blockyard\.plugin\.json/);
+    expect(status!.error).to.match(/blockyard\.plugin\.json is not valid JSON/);
   });
 
   it('reports an entry point that throws while loading', async () => {
@@ -78,5 +78,40 @@ describe('loadPlugins', () => {
     const statuses = await loadPlugins([pluginFixture(manifestFixture()), pluginFixture(manifestFixture({ name: 'second' }))], registry);
     expect(statuses[1]!.status).to.equal('failed');
     expect(statuses[1]!.error).to.equal('block fix.one is already provided by fixture');
+  });
+
+  it('loads an Autohive-style folder (config.json), logging each field it could not map', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blockyard-autohive-'));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        name: 'tiny-hive',
+        version: '1.0.0',
+        description: 'An Autohive integration',
+        entry_point: 'tiny.mjs',
+        supports_billing: false,
+        auth: { type: 'none' },
+        actions: {
+          shout: {
+            display_name: 'Shout',
+            description: 'Upper-cases',
+            input_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+            output_schema: { type: 'object', properties: { text: { type: 'string' } } },
+            icon: 'megaphone',
+          },
+        },
+      }),
+    );
+    writeFileSync(join(dir, 'tiny.mjs'), 'export async function shout(inputs) { return { data: { text: inputs.text.toUpperCase() } }; }\n');
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {}, child: () => logger };
+    const registry = new InMemoryBlockRegistry();
+    const [status] = await loadPlugins([dir], registry, { logger });
+    expect(status, status?.error ?? '').to.include({ status: 'loaded', name: 'tiny-hive' });
+    expect(status!.blocks).to.deep.equal(['tiny_hive.shout']);
+    const outcome = await registry.get('tiny_hive.shout')!.handler({ text: 'hey' }, {} as never);
+    expect(outcome).to.deep.include({ data: { text: 'HEY' } });
+    expect(warnings.some((w) => w.includes('config.json/actions/shout/icon') && w.includes('not mapped'))).to.equal(true, warnings.join('\n'));
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -6,6 +6,7 @@ import { ContractValidators, formatIssues, type PluginManifest } from '@blockyar
 import { Container } from 'inversify';
 import type { Block, BlockHandler, BlockRegistry, Logger, ProviderRegistry, WebhookManager } from '@blockyard/core';
 import type { PluginStatus } from './plugin-status.js';
+import { AUTOHIVE_CONFIG, handlersOf, PluginFolderError, readPluginFolder, type PluginFolder } from './tooling/plugin-folder.js';
 
 export const MANIFEST_FILE = 'blockyard.plugin.json';
 
@@ -56,12 +57,14 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   }
   if (!dir) return failed(notFound);
 
-  let raw: unknown;
+  // A Blockyard manifest, or an Autohive-style config.json converted to one.
+  let folder: PluginFolder;
   try {
-    raw = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8'));
+    folder = readPluginFolder(dir);
   } catch (e) {
-    return failed(`cannot read ${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
+    return failed(e instanceof PluginFolderError ? e.message : `cannot read ${dir}: ${(e as Error).message}`);
   }
+  const raw: unknown = folder.manifest;
   const checked = validators.validate<PluginManifest>('plugin-manifest.schema.json', raw);
   if (!checked.ok) {
     const name = typeof (raw as { name?: unknown })?.name === 'string' ? (raw as { name: string }).name : spec;
@@ -69,6 +72,7 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   }
   const manifest = checked.value;
   const fail = (error: string) => failed(error, manifest.name, manifest.version);
+  for (const field of folder.unmapped) options.logger?.warn(`plugin ${manifest.name}: ${folder.file}${field.path || ''} not mapped: ${field.reason}`, { plugin: manifest.name });
 
   const entry = resolve(dir, manifest.entry);
   if (!existsSync(entry)) return fail(`entry point ${manifest.entry} does not exist (was the plugin built?)`);
@@ -78,8 +82,8 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   } catch (e) {
     return fail(`entry point ${manifest.entry} threw while loading: ${(e as Error)?.message ?? String(e)}`);
   }
-  const handlers = (module.handlers ?? (module.default as { handlers?: unknown } | undefined)?.handlers) as Record<string, unknown> | undefined;
-  if (!handlers || typeof handlers !== 'object') return fail(`entry point ${manifest.entry} does not export \`handlers\``);
+  const handlers = handlersOf(module, folder);
+  if (!handlers) return fail(`entry point ${manifest.entry} does not export \`handlers\``);
   const webhooks = (module.webhooks ?? {}) as Record<string, WebhookManager>;
   const providers = manifest.providers ?? [];
   const missingManagers = providers.filter((p) => p.webhooks && typeof webhooks[p.name]?.verify !== 'function').map((p) => p.name);
@@ -137,7 +141,7 @@ export function findPluginDir(spec: string, resolveFrom: string): string {
   const require = createRequire(join(resolveFrom, 'noop.js'));
   for (const base of require.resolve.paths(spec) ?? []) {
     const dir = join(base, spec);
-    if (existsSync(join(dir, MANIFEST_FILE))) return dir;
+    if (existsSync(join(dir, MANIFEST_FILE)) || existsSync(join(dir, AUTOHIVE_CONFIG))) return dir;
     if (existsSync(join(dir, 'package.json'))) throw new Error(`package ${spec} has no ${MANIFEST_FILE}`);
   }
   throw new Error(`plugin package ${spec} is not installed`);
