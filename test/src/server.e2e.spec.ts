@@ -4,7 +4,7 @@ import { makeDataDir, removeDataDir, runServerToExit, startServerProcess, type S
 import { createKey, runBlockyard } from './support/cli.js';
 import { pollExecution, request } from './support/http.js';
 import { brokenPluginFixture } from './support/plugin-fixtures.js';
-import { startExampleApi } from './support/example-api.js';
+import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { ApiKeyService, UserService } from '@blockyard/core';
 import { composeBlockyard, readConfig } from '@blockyard/server';
 
@@ -20,18 +20,29 @@ describe('server end to end (HTTP on 127.0.0.1, SQLite, example plugin)', functi
   let env: Record<string, string>;
   let key: string; // every scope the API v1 routes need
   let base: string;
+  let exampleApi: ExampleApiStandIn;
   const brokenDir = brokenPluginFixture();
 
   before(async () => {
     const dataDir = makeDataDir();
     env = { BLOCKYARD_DATA_DIR: dataDir };
     key = await createKey(['READ_BLOCK', 'EXECUTE_BLOCK', 'READ_RUN', 'WRITE_RUN'], env);
-    server = await startServerProcess({ BLOCKYARD_PLUGINS: `@blockyard/plugin-example,${brokenDir}` }, dataDir);
+    exampleApi = await startExampleApi('example-e2e-key');
+    server = await startServerProcess(
+      {
+        BLOCKYARD_PLUGINS: `@blockyard/plugin-example,${brokenDir}`,
+        EXAMPLE_API_KEY: 'example-e2e-key',
+        BLOCKYARD_PROVIDER_BASE_URLS: `example=${exampleApi.url}/v1`,
+        BLOCKYARD_OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+      },
+      dataDir,
+    );
     base = server.url;
   });
 
   after(async () => {
     await server?.stop();
+    await exampleApi?.close();
     removeDataDir(env.BLOCKYARD_DATA_DIR!);
     removeDataDir(brokenDir);
   });
@@ -180,61 +191,46 @@ describe('server end to end (HTTP on 127.0.0.1, SQLite, example plugin)', functi
       const res = await request(base, 'POST', '/api/v1/blocks/nope.nothing/execute', { key, body: { inputs: {} } });
       expect(res.status).to.equal(404);
     });
-
-    it('fails the execution with the block named when the upstream API fails', async () => {
-      const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Ada', api_base_url: 'http://127.0.0.1:9/v1' } } });
-      expect(res.status).to.equal(200);
-      expect(res.body.status).to.equal('failed');
-      expect(res.body.error).to.contain('block example.greet failed');
-      expect(res.body.error).not.to.match(/\n\s+at /);
-      expect(res.body.cost_usd).to.equal(0.001);
-    });
   });
 
-  describe('example.greet against a local Example API', () => {
-    it('creates one resource per greeting and streams each response', async () => {
-      const api = await startExampleApi();
-      try {
-        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', {
-          key,
-          body: { inputs: { name: 'Ada', greetings: ['Hello', 'Hi'], is_funny: false, api_base_url: `${api.url}/v1` } },
-        });
-        expect(res.status).to.equal(200);
-        expect(res.body.status, res.body.error).to.equal('completed');
-        expect(res.body.outputs.response).to.deep.equal([{ message: 'API response: created Hello, Ada.' }, { message: 'API response: created Hi, Ada.' }]);
-        expect(res.body.outputs.all_responses).to.deep.equal([res.body.outputs.response]);
-        expect(res.body.outputs.greeting_count).to.deep.equal([2]);
-        expect(res.body.cost_usd).to.equal(0.001);
-        expect(api.received).to.deep.equal([
-          { method: 'POST', path: '/v1/resources', body: { name: 'Hello, Ada.', type: 'greeting' } },
-          { method: 'POST', path: '/v1/resources', body: { name: 'Hi, Ada.', type: 'greeting' } },
-        ]);
-      } finally {
-        await api.close();
-      }
+  describe('example.greet against a local Example API (system credential EXAMPLE_API_KEY)', () => {
+    beforeEach(() => {
+      exampleApi.received.length = 0;
+      exampleApi.failWith = undefined;
+    });
+
+    it('creates one resource per greeting with the key injected, streaming each response', async () => {
+      const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', {
+        key,
+        body: { inputs: { name: 'Ada', greetings: ['Hello', 'Hi'], is_funny: false } },
+      });
+      expect(res.status).to.equal(200);
+      expect(res.body.status, res.body.error).to.equal('completed');
+      expect(res.body.outputs.response).to.deep.equal([{ message: 'API response: created Hello, Ada.' }, { message: 'API response: created Hi, Ada.' }]);
+      expect(res.body.outputs.all_responses).to.deep.equal([res.body.outputs.response]);
+      expect(res.body.outputs.greeting_count).to.deep.equal([2]);
+      expect(res.body.cost_usd).to.equal(0.001);
+      expect(exampleApi.received).to.deep.equal([
+        { method: 'POST', path: '/v1/resources', authorization: 'Bearer example-e2e-key', body: { name: 'Hello, Ada.', type: 'greeting' } },
+        { method: 'POST', path: '/v1/resources', authorization: 'Bearer example-e2e-key', body: { name: 'Hi, Ada.', type: 'greeting' } },
+      ]);
+      expect(JSON.stringify(res.body)).not.to.contain('example-e2e-key');
+      expect(server.output()).not.to.contain('example-e2e-key');
     });
 
     it('applies the input defaults (three greetings, funny)', async () => {
-      const api = await startExampleApi();
-      try {
-        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Bo', api_base_url: `${api.url}/v1` } } });
-        expect(res.body.inputs).to.deep.equal({ name: 'Bo', greetings: ['Hello', 'Hi', 'Hey'], is_funny: true, api_base_url: `${api.url}/v1` });
-        expect(res.body.outputs.greeting_count).to.deep.equal([3]);
-        expect((api.received[0]!.body as { name: string }).name).to.equal('Hello, Bo :)');
-      } finally {
-        await api.close();
-      }
+      const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Bo' } } });
+      expect(res.body.inputs).to.deep.equal({ name: 'Bo', greetings: ['Hello', 'Hi', 'Hey'], is_funny: true });
+      expect(res.body.outputs.greeting_count).to.deep.equal([3]);
+      expect((exampleApi.received[0]!.body as { name: string }).name).to.equal('Hello, Bo :)');
     });
 
-    it('fails with the upstream status when the Example API refuses', async () => {
-      const api = await startExampleApi(503);
-      try {
-        const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Ada', api_base_url: `${api.url}/v1` } } });
-        expect(res.body.status).to.equal('failed');
-        expect(res.body.error).to.equal('Example API answered 503 when creating a resource');
-      } finally {
-        await api.close();
-      }
+    it('fails with the upstream status when the Example API refuses, without retrying the POST', async () => {
+      exampleApi.failWith = 503;
+      const res = await request(base, 'POST', '/api/v1/blocks/example.greet/execute?wait=10', { key, body: { inputs: { name: 'Ada' } } });
+      expect(res.body.status).to.equal('failed');
+      expect(res.body.error).to.equal('Example API answered 503 when creating a resource');
+      expect(exampleApi.received).to.have.length(1);
     });
   });
 

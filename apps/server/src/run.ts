@@ -15,20 +15,18 @@ export async function runServerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     throw e;
   }
   const logger = PinoLogger.create(config.logLevel);
-  let server;
-  try {
-    server = await startServer(config, { logger });
-  } catch (e) {
-    logger.error(`blockyard could not start: ${(e as Error).message}`);
-    process.stderr.write(`blockyard: could not start: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
-  let stopping = false;
+  // Signals are handled from the start: one that arrives while starting stops the server as
+  // soon as it is up, instead of killing it half-way.
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let stopSignal: string | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopSignal) return;
+    stopSignal = signal;
+    if (server) shutDown(server, signal);
+  };
+  const shutDown = (running: NonNullable<typeof server>, signal: string) => {
     logger.info('shutting down', { signal });
-    server.close().then(
+    running.close().then(
       () => process.exit(0),
       (e: unknown) => {
         logger.error('shutdown failed', { error: String(e) });
@@ -38,5 +36,13 @@ export async function runServerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    server = await startServer(config, { logger });
+  } catch (e) {
+    logger.error(`blockyard could not start: ${(e as Error).message}`);
+    process.stderr.write(`blockyard: could not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopSignal) shutDown(server, stopSignal);
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import type { BlockContext } from '@blockyard/plugin-sdk';
-import { echo, handlers, sleepBlock, trigger } from './index.js';
+import { hmacSha256Hex } from '@blockyard/plugin-sdk';
+import { echo, handlers, sleepBlock, trigger, webhooks } from './index.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../blockyard.plugin.json', import.meta.url), 'utf8')) as { blocks: Array<{ id: string }> };
 
@@ -46,6 +47,22 @@ describe('example plugin', () => {
   describe('example.trigger', () => {
     it('yields the payload as event_data', async () => {
       expect(await collect(trigger({ payload: { a: 1 } }, contextFixture()))).to.deep.equal([['event_data', { a: 1 }]]);
+    });
+  });
+
+  describe('webhooks.example', () => {
+    const rawBody = Buffer.from(JSON.stringify({ webhook_type: 'another_example_event', id: 7 }));
+    const delivery = (signature: string | undefined) => ({ headers: { ...(signature ? { 'x-example-signature': signature } : {}), 'x-example-delivery': 'd-7' }, rawBody, body: JSON.parse(rawBody.toString()) });
+
+    it('accepts a delivery signed with the webhook secret, and nothing else', () => {
+      expect(webhooks.example.verify(delivery(`sha256=${hmacSha256Hex('s3cret', rawBody)}`), 's3cret')).to.equal(true);
+      expect(webhooks.example.verify(delivery(`sha256=${hmacSha256Hex('other', rawBody)}`), 's3cret')).to.equal(false);
+      expect(webhooks.example.verify(delivery(undefined), 's3cret')).to.equal(false);
+    });
+
+    it('reads the event type from webhook_type, example_event by default', () => {
+      expect(webhooks.example.events(delivery(undefined))).to.deep.equal([{ type: 'another_example_event', payload: { webhook_type: 'another_example_event', id: 7 }, deliveryId: 'd-7' }]);
+      expect(webhooks.example.events({ headers: {}, rawBody: Buffer.from('{}'), body: {} })[0]!.type).to.equal('example_event');
     });
   });
 });

@@ -1,4 +1,4 @@
-import { defineBlock, sleep, type PluginHandlers } from '@blockyard/plugin-sdk';
+import { ActionError, defineBlock, defineWebhookManager, hmacSha256Hex, safeEqual, sleep, type PluginHandlers } from '@blockyard/plugin-sdk';
 
 /** example.echo: yields its input back. */
 export const echo = defineBlock<{ text: string }>(async function* ({ text }) {
@@ -15,29 +15,21 @@ interface GreetInputs {
   name: string;
   greetings: string[];
   is_funny: boolean;
-  api_base_url: string;
 }
 
 /**
  * example.greet, the tutorial's ExampleBlock: one resource per greeting at the Example API
- * (POST {api_base_url}/resources), each response streamed as it comes.
+ * (POST /resources, relative to the provider's base URL; the API key goes in as a bearer token),
+ * each response streamed as it comes.
  */
 export const greet = defineBlock<GreetInputs>(async function* (inputs, context) {
   const all: Array<{ message: string }> = [];
   for (const greeting of inputs.greetings) {
     const full = `${greeting}, ${inputs.name}${inputs.is_funny ? ' :)' : '.'}`;
-    const res = await fetch(`${inputs.api_base_url.replace(/\/$/, '')}/resources`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ name: full, type: 'greeting' }),
-      signal: context.signal,
-    });
-    if (!res.ok) {
-      yield ['error', `Example API answered ${res.status} when creating a resource`];
-      return;
-    }
-    const body = (await res.json().catch(() => ({}))) as { message?: unknown };
-    const response = { message: `API response: ${typeof body.message === 'string' ? body.message : 'Hello, world!'}` };
+    const res = await context.fetch<{ message?: unknown }>('/resources', { method: 'POST', json: { name: full, type: 'greeting' } });
+    if (res.status === 401) throw new ActionError('the Example API rejected the API key');
+    if (!res.ok) throw new ActionError(`Example API answered ${res.status} when creating a resource`);
+    const response = { message: `API response: ${typeof res.data?.message === 'string' ? res.data.message : 'Hello, world!'}` };
     all.push(response);
     yield ['response', response];
   }
@@ -56,4 +48,23 @@ export const handlers: PluginHandlers = {
   'example.sleep': sleepBlock,
   'example.greet': greet,
   'example.trigger': trigger,
+};
+
+/**
+ * The tutorial's ExampleWebhookManager (manual mode): deliveries carry
+ * `X-Example-Signature: sha256=<hex HMAC-SHA256 of the body with the webhook secret>`; the event
+ * type is the payload's `webhook_type`, `example_event` when absent.
+ */
+export const webhooks = {
+  example: defineWebhookManager({
+    verify(delivery, secret) {
+      const signature = delivery.headers['x-example-signature'];
+      return typeof signature === 'string' && safeEqual(signature, `sha256=${hmacSha256Hex(secret, delivery.rawBody)}`);
+    },
+    events(delivery) {
+      const payload = (delivery.body ?? {}) as { webhook_type?: unknown };
+      const type = typeof payload.webhook_type === 'string' ? payload.webhook_type : 'example_event';
+      return [{ type, payload, deliveryId: delivery.headers['x-example-delivery'] }];
+    },
+  }),
 };
