@@ -31,3 +31,5 @@ export * from './credential/credential-resolver.port.js';
 export * from './credential/system-credential-resolver.js';
 export * from './engine/run-context-factory.js';
 export * from './use-cases/plugin-catalog.js';
+export * from './credential/secret-cipher.port.js';
+export * from './credential/credential.js';
