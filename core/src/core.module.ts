@@ -20,6 +20,10 @@ import { ExecutionWorker, type ExecutionWorkerOptions } from './worker/execution
 import { RunContextFactory } from './engine/run-context-factory.js';
 import { CredentialResolver } from './credential/credential-resolver.port.js';
 import { SystemCredentialResolver } from './credential/system-credential-resolver.js';
+import { UserCredentialResolver } from './credential/user-credential-resolver.js';
+import { CredentialRepository } from './credential/credential.repository.port.js';
+import { SecretCipher } from './credential/secret-cipher.port.js';
+import { CredentialService } from './use-cases/credential.service.js';
 import { OutboundHttp } from './outbound/outbound-http.port.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
 import type { ResolvedCredential } from './block/block.js';
@@ -51,7 +55,28 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
     bind(ProviderRegistry).toConstantValue(new ProviderRegistry(options.providerBaseUrls));
     const systemCredentials = new SystemCredentialResolver(options.systemCredentials);
     bind(SystemCredentialResolver).toConstantValue(systemCredentials);
-    bind(CredentialResolver).toConstantValue(systemCredentials);
+    // Users' own credentials when storage and a cipher are bound; system credentials always.
+    bind(CredentialResolver)
+      .toDynamicValue((ctx) => {
+        const credentials = ctx.get<CredentialRepository>(CredentialRepository, { optional: true });
+        const cipher = ctx.get<SecretCipher>(SecretCipher, { optional: true });
+        if (!credentials || !cipher) return systemCredentials;
+        return new UserCredentialResolver({ credentials, cipher, fallback: systemCredentials, clock: ctx.get(Clock) });
+      })
+      .inSingletonScope();
+    bind(CredentialService)
+      .toDynamicValue(
+        (ctx) =>
+          new CredentialService({
+            credentials: ctx.get<CredentialRepository>(CredentialRepository),
+            cipher: ctx.get<SecretCipher>(SecretCipher),
+            providers: ctx.get(ProviderRegistry),
+            system: systemCredentials,
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
+          }),
+      )
+      .inSingletonScope();
     bind(RunContextFactory)
       .toDynamicValue(
         (ctx) =>
@@ -71,6 +96,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
         (ctx) =>
           new ExecutionService({
             registry: ctx.get(BlockRegistry),
+            credentials: ctx.get<CredentialResolver>(CredentialResolver),
             executions: ctx.get(ExecutionRepository),
             queue: ctx.get(ExecutionQueue),
             events: ctx.get(ExecutionEvents),

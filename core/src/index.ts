@@ -33,3 +33,7 @@ export * from './engine/run-context-factory.js';
 export * from './use-cases/plugin-catalog.js';
 export * from './credential/secret-cipher.port.js';
 export * from './credential/credential.js';
+export * from './credential/credential.repository.port.js';
+export * from './credential/credential-secret.js';
+export * from './credential/user-credential-resolver.js';
+export * from './use-cases/credential.service.js';

@@ -22,7 +22,7 @@ const apiKeysMock = { authenticate: async (secret?: string) => (secret === 'good
 
 async function serve(catalog: Partial<BlockCatalog>, executions: Partial<ExecutionService> = {}, logs: LogEntry[] = []) {
   const app = createHttpApp(
-    { catalog: catalog as BlockCatalog, plugins: new PluginCatalog(), executions: executions as ExecutionService, apiKeys: apiKeysMock, validators: new ContractValidators(), logger: loggerFixture(logs) },
+    { catalog: catalog as BlockCatalog, plugins: new PluginCatalog(), executions: executions as ExecutionService, apiKeys: apiKeysMock, credentials: null, validators: new ContractValidators(), logger: loggerFixture(logs) },
     { bodyLimitBytes: 1000 },
   );
   const server: Server = await new Promise((resolve) => {

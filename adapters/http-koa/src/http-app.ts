@@ -7,6 +7,7 @@ import { errorMapper } from './middleware/error-mapper.js';
 import { requestId } from './middleware/request-id.js';
 import { blocksRoutes } from './routes/blocks.routes.js';
 import { executionsRoutes } from './routes/executions.routes.js';
+import { credentialsRoutes } from './routes/credentials.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
@@ -30,6 +31,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   api.use('/api/v1', apiKeyAuth(deps.apiKeys));
   blocksRoutes(api, deps, resolved);
   executionsRoutes(api, deps);
+  credentialsRoutes(api, deps);
 
   for (const router of [open, api]) {
     app.use(router.routes());

@@ -1,5 +1,5 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { ApiKeyService, BlockCatalog, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
+import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
 export interface HttpDeps {
@@ -7,6 +7,8 @@ export interface HttpDeps {
   plugins: PluginCatalog;
   executions: ExecutionService;
   apiKeys: ApiKeyService;
+  /** Null in compositions without credential storage and a secret cipher. */
+  credentials: CredentialService | null;
   validators: ContractValidators;
   logger: Logger;
 }

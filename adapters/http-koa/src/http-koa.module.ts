@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { ApiKeyService, BlockCatalog, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
+import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
 import type { HttpOptions } from './http-deps.js';
@@ -19,6 +19,8 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             plugins: ctx.get(PluginCatalog),
             executions: ctx.get(ExecutionService),
             apiKeys: ctx.get(ApiKeyService),
+            credentials:
+              ctx.get(CredentialRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(CredentialService) : null,
             validators: new ContractValidators(),
             logger: ctx.get<Logger>(Logger),
           },

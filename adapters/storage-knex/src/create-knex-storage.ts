@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { GroupCommitter } from './group-commit.js';
 import { KnexApiKeyRepository } from './knex-api-key.repository.js';
+import { KnexCredentialRepository } from './knex-credential.repository.js';
 import { KnexExecutionRepository } from './knex-execution.repository.js';
 import { KnexUserRepository } from './knex-user.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
@@ -30,6 +31,7 @@ export interface KnexStorage {
   readonly users: KnexUserRepository;
   readonly apiKeys: KnexApiKeyRepository;
   readonly executions: KnexExecutionRepository;
+  readonly credentials: KnexCredentialRepository;
   readonly knex: Knex;
   readonly dialect: SqlDialect;
   /** The group committer every write goes through, or null when writes commit one by one. */
@@ -67,6 +69,7 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     users: new KnexUserRepository(reads, writes, codec),
     apiKeys: new KnexApiKeyRepository(reads, writes, codec),
     executions: new KnexExecutionRepository(reads, writes, codec),
+    credentials: new KnexCredentialRepository(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,

@@ -5,6 +5,7 @@ export * from './write-runner.js';
 export * from './knex-user.repository.js';
 export * from './knex-api-key.repository.js';
 export * from './knex-execution.repository.js';
+export * from './knex-credential.repository.js';
 export * from './migrations/storage-migration.js';
 export * from './migrations/storage-migration-source.js';
 export type { SqlDialect } from './sql-dialect.js';

@@ -1,4 +1,4 @@
-import { ApiKeyRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import type { KnexStorage } from './create-knex-storage.js';
 
@@ -8,5 +8,6 @@ export function knexStorageModule(storage: KnexStorage): ContainerModule {
     bind(UserRepository).toConstantValue(storage.users);
     bind(ApiKeyRepository).toConstantValue(storage.apiKeys);
     bind(ExecutionRepository).toConstantValue(storage.executions);
+    bind(CredentialRepository).toConstantValue(storage.credentials);
   });
 }

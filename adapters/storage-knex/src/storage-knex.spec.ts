@@ -12,6 +12,7 @@ storageContract('knex sqlite', async () => {
     users: storage.users,
     apiKeys: storage.apiKeys,
     executions: storage.executions,
+    credentials: storage.credentials,
     async close() {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -25,7 +26,7 @@ describe('knex on PostgreSQL', () => {
   for (const groupCommit of [false, true]) {
     storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
       const storage = await openPostgresTestStorage({ groupCommit });
-      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, close: () => storage.drop() };
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, close: () => storage.drop() };
     });
   }
 });

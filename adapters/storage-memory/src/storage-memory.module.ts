@@ -1,6 +1,7 @@
-import { ApiKeyRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
+import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository.js';
 import { InMemoryUserRepository } from './in-memory-user.repository.js';
 
@@ -10,5 +11,6 @@ export function memoryStorageModule(): ContainerModule {
     bind(UserRepository).toConstantValue(new InMemoryUserRepository());
     bind(ApiKeyRepository).toConstantValue(new InMemoryApiKeyRepository());
     bind(ExecutionRepository).toConstantValue(new InMemoryExecutionRepository());
+    bind(CredentialRepository).toConstantValue(new InMemoryCredentialRepository());
   });
 }

@@ -1,8 +1,9 @@
-import { ApiKeyRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
 import { storageContract } from '@blockyard/core/testing';
 import { expect } from 'chai';
 import { Container } from 'inversify';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
+import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository.js';
 import { InMemoryUserRepository } from './in-memory-user.repository.js';
 import { memoryStorageModule } from './storage-memory.module.js';
@@ -11,16 +12,19 @@ storageContract('memory', async () => ({
   users: new InMemoryUserRepository(),
   apiKeys: new InMemoryApiKeyRepository(),
   executions: new InMemoryExecutionRepository(),
+  credentials: new InMemoryCredentialRepository(),
   close: async () => {},
 }));
 
 describe('memoryStorageModule', () => {
-  it('binds the three storage ports to in-memory repositories', async () => {
+  it('binds the storage ports to in-memory repositories', async () => {
     const container = new Container();
     await container.load(memoryStorageModule());
     expect(container.get(UserRepository)).to.be.instanceOf(InMemoryUserRepository);
     expect(container.get(ApiKeyRepository)).to.be.instanceOf(InMemoryApiKeyRepository);
     expect(container.get(ExecutionRepository)).to.be.instanceOf(InMemoryExecutionRepository);
+    expect(container.get(CredentialRepository)).to.be.instanceOf(InMemoryCredentialRepository);
     expect(container.get(ExecutionRepository)).to.equal(container.get(ExecutionRepository));
+    expect(container.get(CredentialRepository)).to.equal(container.get(CredentialRepository));
   });
 });

@@ -6,6 +6,7 @@ import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
 import { httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
 import { outboundHttpModule } from '@blockyard/http-outbound';
+import { AesGcmSecretCipher, loadOrCreateKeyRing, secretCipherModule } from '@blockyard/secret-cipher';
 import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugin-loader';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from './config.js';
@@ -50,6 +51,10 @@ export interface Blockyard {
 export async function composeBlockyard(config: ServerConfig, options: ComposeOptions = {}): Promise<Blockyard> {
   const logger = options.logger ?? silentLogger;
   const container = new Container();
+
+  // Credential secrets are sealed with the configured keys, or a key generated into the data dir.
+  const keyRing = await loadOrCreateKeyRing({ configured: config.encryptionKeys ?? undefined, dataDir: config.dataDir, logger });
+  container.load(secretCipherModule(new AesGcmSecretCipher(keyRing)));
 
   let closeStorage = async () => {};
   if (config.databaseUrl === 'memory:') {

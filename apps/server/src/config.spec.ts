@@ -13,6 +13,7 @@ describe('readConfig', () => {
       workerConcurrency: 16,
       providerBaseUrls: {},
       outboundAllowHosts: [],
+      encryptionKeys: null,
       env: {},
     });
   });
@@ -23,7 +24,7 @@ describe('readConfig', () => {
       '/srv',
     );
     const { env: _env, ...rest } = config;
-    expect(rest).to.deep.equal({ port: 9000, host: '0.0.0.0', dataDir: '/data', databaseUrl: 'postgres://u@db:5432/x', plugins: ['a', './b'], logLevel: 'warn', workerConcurrency: 3, providerBaseUrls: {}, outboundAllowHosts: [] });
+    expect(rest).to.deep.equal({ port: 9000, host: '0.0.0.0', dataDir: '/data', databaseUrl: 'postgres://u@db:5432/x', plugins: ['a', './b'], logLevel: 'warn', workerConcurrency: 3, providerBaseUrls: {}, outboundAllowHosts: [], encryptionKeys: null });
   });
 
   it('names every bad variable at once', () => {

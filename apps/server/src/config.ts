@@ -25,6 +25,8 @@ export interface ServerConfig {
   providerBaseUrls: Record<string, string>;
   /** Hosts, IPs or CIDRs block runs may reach although internal (the SSRF guard refuses them otherwise). */
   outboundAllowHosts: string[];
+  /** BLOCKYARD_ENCRYPTION_KEYS (`kid:base64key,...`, first active); null: the key file in dataDir. */
+  encryptionKeys: string | null;
   /** The environment, for the system credentials plugins declare (`default_credential.env`). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -78,7 +80,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const outboundAllowHosts = list(env.BLOCKYARD_OUTBOUND_ALLOW_HOSTS);
 
   if (problems.length) throw new ConfigError(problems);
-  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency, providerBaseUrls, outboundAllowHosts, env };
+  const encryptionKeys = env.BLOCKYARD_ENCRYPTION_KEYS?.trim() || null;
+  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency, providerBaseUrls, outboundAllowHosts, encryptionKeys, env };
 }
 
 function list(raw: string | undefined): string[] {

@@ -1,6 +1,6 @@
 import type { CredentialRequirement } from '@blockyard/contracts';
 import type { ResolvedCredential } from '../block/block.js';
-import { NotFoundError, PermissionError } from '../errors/domain.errors.js';
+import { NotFoundError, PermissionError, ValidationError } from '../errors/domain.errors.js';
 import type { CredentialResolver } from './credential-resolver.port.js';
 
 /**
@@ -23,7 +23,11 @@ export class SystemCredentialResolver implements CredentialResolver {
   async resolve({ requirement, credentialId }: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential> {
     if (credentialId) throw new NotFoundError(`credential ${credentialId} not found`);
     const credential = this.#credentials.get(requirement.provider);
-    if (!credential) throw new NotFoundError(`no credential for provider ${requirement.provider}: connect one, or configure its system credential`);
+    if (!credential) {
+      throw new ValidationError(`this block needs a ${requirement.provider} credential: name one of yours in inputs.credentials, or configure the provider's system credential`, [
+        { path: '/inputs/credentials', message: 'is required' },
+      ]);
+    }
     if (!requirement.kinds.includes(credential.kind)) {
       throw new PermissionError(`the ${requirement.provider} system credential is ${credential.kind}; this block takes ${requirement.kinds.join(' or ')}`);
     }

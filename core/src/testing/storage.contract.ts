@@ -1,15 +1,18 @@
 import type { ApiKeyRepository } from '../api-key/api-key.repository.port.js';
+import type { CredentialRepository } from '../credential/credential.repository.port.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import type { UserRepository } from '../user/user.repository.port.js';
 import { apiKeyRepositoryContract } from './api-key-repository.contract.js';
+import { credentialRepositoryContract } from './credential-repository.contract.js';
 import { executionRepositoryContract } from './execution-repository.contract.js';
 import { userRepositoryContract } from './user-repository.contract.js';
 
-/** One opened storage: the three repositories over empty state, and how to let go of them. */
+/** One opened storage: the repositories over empty state, and how to let go of them. */
 export interface StorageFixture {
   users: UserRepository;
   apiKeys: ApiKeyRepository;
   executions: ExecutionRepository;
+  credentials: CredentialRepository;
   close(): Promise<void>;
 }
 
@@ -39,5 +42,6 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     userRepositoryContract(() => current().users);
     apiKeyRepositoryContract(() => current().apiKeys);
     executionRepositoryContract(() => current().executions);
+    credentialRepositoryContract(() => current().credentials);
   });
 }

@@ -1,4 +1,5 @@
 import type { ApiKey } from '../api-key/api-key.js';
+import type { Credential } from '../credential/credential.js';
 import type { Execution } from '../execution/execution.js';
 import type { User } from '../user/user.js';
 
@@ -73,6 +74,29 @@ export function executionFixture(overrides: Partial<Execution> = {}): Execution 
     createdAt: fixedDate(),
     startedAt: null,
     completedAt: null,
+    ...overrides,
+  };
+}
+
+export function credentialFixture(overrides: Partial<Credential> = {}): Credential {
+  const suffix = uniqueSuffix();
+  return {
+    id: `cred-${suffix}`,
+    userId: `user-${suffix}`,
+    provider: 'github',
+    kind: 'oauth2',
+    title: 'Work GitHub — ünïcødé ✓',
+    scopes: ['github:repo.read', 'github:issues.write'],
+    status: 'active',
+    expiresAt: null,
+    secret: {
+      keyId: 'k1',
+      nonce: `bm9uY2Ut${suffix}`,
+      ciphertext: `Y2lwaGVydGV4dC0${suffix}+/=`,
+      tag: `dGFnLQ==${suffix}`,
+    },
+    createdAt: fixedDate(),
+    updatedAt: fixedDate(),
     ...overrides,
   };
 }

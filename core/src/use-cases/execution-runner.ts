@@ -6,6 +6,7 @@ import type { DeadJob, ExecutionQueue } from '../execution/execution-queue.port.
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
 import { DomainError } from '../errors/domain.errors.js';
+import { splitCredentialInput } from './execution.service.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
 
@@ -57,14 +58,15 @@ export class ExecutionRunner {
         return;
       }
       let parts;
+      const { credentialId, blockInputs } = block.definition.credentials ? splitCredentialInput(running.inputs) : { credentialId: undefined, blockInputs: running.inputs };
       try {
-        parts = await runContexts.forRun(block, running.userId);
+        parts = await runContexts.forRun(block, running.userId, credentialId);
       } catch (e) {
         if (!DomainError.is(e)) throw e;
         await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId}: ${e.message}` });
         return;
       }
-      const run = engine.start(block, { ...running.inputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }), ...parts });
+      const run = engine.start(block, { ...blockInputs }, { executionId, logger: logger.child({ executionId, blockId: running.blockId }), ...parts });
       cancel = () => run.cancel('cancelled by request');
       if (cancelRequested) cancel();
       await this.#finish(running, await run.outcome);

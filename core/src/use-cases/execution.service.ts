@@ -1,5 +1,6 @@
 import { formatIssues } from '@blockyard/contracts';
 import type { BlockRegistry } from '../block/block-registry.port.js';
+import type { CredentialResolver } from '../credential/credential-resolver.port.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/domain.errors.js';
 import type { ExecutionEvents } from '../execution/execution-events.port.js';
 import type { ExecutionQueue } from '../execution/execution-queue.port.js';
@@ -10,6 +11,8 @@ import type { IdGenerator } from '../system/id-generator.port.js';
 
 export interface ExecutionServiceDeps {
   registry: BlockRegistry;
+  /** Checks, before anything is stored, that a block's credential is usable by the caller. */
+  credentials: CredentialResolver;
   executions: ExecutionRepository;
   queue: ExecutionQueue;
   events: ExecutionEvents;
@@ -29,8 +32,15 @@ export class ExecutionService {
     const { registry, executions, queue, clock, ids } = this.deps;
     const block = registry.get(blockId);
     if (!block) throw new NotFoundError(`block ${blockId} not found`);
-    const issues = block.validateInputs(inputs);
+    const { credentialId, blockInputs } = splitCredentialInput(block.definition.credentials ? inputs : {});
+    const issues = block.validateInputs(block.definition.credentials ? blockInputs : inputs);
     if (issues) throw new ValidationError(`invalid inputs for block ${blockId}: ${formatIssues(issues)}`, issues);
+    if (block.definition.credentials) {
+      // 404 for a credential that is not the caller's, 403 naming what does not fit.
+      await this.deps.credentials.resolve({ userId, requirement: block.definition.credentials, credentialId });
+      if (credentialId) Object.assign(blockInputs, { credentials: { id: credentialId } });
+      inputs = blockInputs;
+    }
     const execution = newExecution({ id: ids.next(), userId, blockId, inputs, now: clock.now() });
     await executions.create(execution);
     if (!options.waitMs || options.waitMs <= 0) {
@@ -48,7 +58,7 @@ export class ExecutionService {
     return (await finished.promise) ?? (await this.getExecution(userId, execution.id));
   }
 
-  /** Resolves with the finished execution, or null after `timeoutMs`. */
+  /** Resolves with the finished execution, or null after \`timeoutMs\`. */
   #finishedWithin(executionId: string, timeoutMs: number): { promise: Promise<Execution | null>; cancel(): void } {
     let done!: (execution: Execution | null) => void;
     const promise = new Promise<Execution | null>((resolve) => (done = resolve));
@@ -102,4 +112,17 @@ export class ExecutionService {
     }
     throw new ConflictError(`execution ${id} is changing too fast to cancel; try again`);
   }
+}
+
+/**
+ * A block's credential input: `inputs.credentials` = `{ id }` (or the id itself) names one of
+ * the caller's credentials. It is not one of the block's own inputs and is never handed to it.
+ */
+export function splitCredentialInput(inputs: Record<string, unknown>): { credentialId: string | undefined; blockInputs: Record<string, unknown> } {
+  const { credentials, ...blockInputs } = inputs;
+  const id = typeof credentials === 'string' ? credentials : (credentials as { id?: unknown } | undefined)?.id;
+  if (credentials !== undefined && (typeof id !== 'string' || !id)) {
+    throw new ValidationError('inputs.credentials must name a credential: { "id": "..." }', [{ path: '/inputs/credentials', message: 'must be { id: string }' }]);
+  }
+  return { credentialId: id as string | undefined, blockInputs };
 }

@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import type { SqlDialect } from '../sql-dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
+import { credentialsSchema } from './0002-credentials.js';
 import type { StorageMigration } from './storage-migration.js';
 
 /** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
-export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema];
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema];
 
 /** The migrations as a knex migration source, bound to the dialect they run on. */
 export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {

@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import type { CredentialRequirement } from '@blockyard/contracts';
+import { DomainError } from '../errors/domain.errors.js';
+import { FakeClock } from '../system/clock.port.js';
+import type { Credential } from './credential.js';
+import { credentialFromFields, openCredentialSecret, sealCredentialSecret } from './credential-secret.js';
+import type { CredentialRepository } from './credential.repository.port.js';
+import type { EncryptedSecret, SecretCipher } from './secret-cipher.port.js';
+import { SystemCredentialResolver } from './system-credential-resolver.js';
+import { UserCredentialResolver } from './user-credential-resolver.js';
+
+/** A reversible stand-in for AES-GCM that still checks the key id and associated data. */
+class CipherMock implements SecretCipher {
+  constructor(
+    readonly activeKeyId = 'k1',
+    private readonly known = new Set(['k1']),
+  ) {}
+  encrypt(plaintext: string, associatedData = ''): EncryptedSecret {
+    return { keyId: this.activeKeyId, nonce: 'n', ciphertext: Buffer.from(plaintext).toString('base64'), tag: Buffer.from(associatedData).toString('base64') };
+  }
+  decrypt(secret: EncryptedSecret, associatedData = ''): string {
+    if (!this.known.has(secret.keyId)) throw new Error(`key ${secret.keyId} is not in the key ring`);
+    if (secret.tag !== Buffer.from(associatedData).toString('base64')) throw new Error('authentication failed');
+    return Buffer.from(secret.ciphertext, 'base64').toString();
+  }
+}
+
+class CredentialRepositoryMock implements CredentialRepository {
+  readonly rows = new Map<string, Credential>();
+  async create(c: Credential) {
+    this.rows.set(c.id, c);
+  }
+  async get(id: string) {
+    return this.rows.get(id) ?? null;
+  }
+  async listByUser(userId: string) {
+    return [...this.rows.values()].filter((c) => c.userId === userId);
+  }
+  async update(c: Credential) {
+    this.rows.set(c.id, c);
+    return true;
+  }
+  async delete(id: string) {
+    return this.rows.delete(id);
+  }
+  async listAll() {
+    return [...this.rows.values()];
+  }
+}
+
+const cipher = new CipherMock();
+const clock = new FakeClock('2026-06-01T00:00:00Z');
+const requirement: CredentialRequirement = { provider: 'github', kinds: ['api_key', 'oauth2'], scopes: ['github:repo.write'] };
+
+function credentialFixture(over: Partial<Credential> & { fields?: Record<string, unknown> } = {}): Credential {
+  const id = over.id ?? 'cred-1';
+  const kind = over.kind ?? 'api_key';
+  const secret = sealCredentialSecret(cipher, id, credentialFromFields(kind, over.fields ?? { api_key: 'ghp_secret' }));
+  const { fields: _fields, ...rest } = over;
+  return { id, userId: 'alice', provider: 'github', kind, title: 'mine', scopes: ['github:repo.write', 'github:repo.read'], status: 'active', expiresAt: null, secret, createdAt: clock.now(), updatedAt: clock.now(), ...rest };
+}
+
+async function resolverWith(...credentials: Credential[]) {
+  const repo = new CredentialRepositoryMock();
+  for (const c of credentials) await repo.create(c);
+  const fallback = new SystemCredentialResolver(new Map([['github', { kind: 'api_key', api_key: 'system-token' }]]));
+  return new UserCredentialResolver({ credentials: repo, cipher, fallback, clock });
+}
+
+const kindOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (DomainError.is(e) ? `${e.kind}: ${e.message}` : `not a domain error: ${String(e)}`));
+
+describe('UserCredentialResolver', () => {
+  describe('resolve', () => {
+    it("gives the caller's own credential, decrypted", async () => {
+      const resolver = await resolverWith(credentialFixture());
+      expect(await resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' })).to.deep.equal({ kind: 'api_key', api_key: 'ghp_secret' });
+    });
+
+    it('falls back to the system credential when the run names none', async () => {
+      const resolver = await resolverWith();
+      expect(await resolver.resolve({ userId: 'alice', requirement })).to.deep.equal({ kind: 'api_key', api_key: 'system-token' });
+    });
+
+    it("answers not_found for another user's credential", async () => {
+      const resolver = await resolverWith(credentialFixture());
+      expect(await kindOf(resolver.resolve({ userId: 'bob', requirement, credentialId: 'cred-1' }))).to.equal('not_found: credential cred-1 not found');
+    });
+
+    it('answers forbidden for a credential of another provider or kind', async () => {
+      const resolver = await resolverWith(credentialFixture({ provider: 'slack' }), credentialFixture({ id: 'cred-2', kind: 'user_password', fields: { username: 'u', password: 'p' } }));
+      expect(await kindOf(resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' }))).to.equal('forbidden: credential cred-1 is for slack; this block needs a github credential');
+      expect(await kindOf(resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-2' }))).to.equal('forbidden: credential cred-2 is user_password; this block takes api_key or oauth2');
+    });
+
+    it('answers forbidden naming the scopes the credential lacks', async () => {
+      const resolver = await resolverWith(credentialFixture({ scopes: ['github:repo.read'] }));
+      expect(await kindOf(resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' }))).to.equal('forbidden: credential cred-1 lacks the scope(s) github:repo.write');
+    });
+
+    it('refuses a credential that needs re-authorisation', async () => {
+      const resolver = await resolverWith(credentialFixture({ status: 'needs_reauth' }));
+      expect(await kindOf(resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' }))).to.match(/^forbidden: credential cred-1 is needs_reauth/);
+    });
+
+    it('keeps an oauth2 refresh token out of the run', async () => {
+      const resolver = await resolverWith(credentialFixture({ kind: 'oauth2', fields: { access_token: 'at', refresh_token: 'rt', scopes: ['repo'] } }));
+      expect(await resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' })).to.deep.equal({ kind: 'oauth2', access_token: 'at', scopes: ['repo'] });
+    });
+  });
+});
+
+describe('credential secrets', () => {
+  describe('credentialFromFields', () => {
+    it('names the missing field of each kind', () => {
+      expect(() => credentialFromFields('api_key', {})).to.throw(/needs a non-empty string api_key/);
+      expect(() => credentialFromFields('user_password', { username: 'u' })).to.throw(/password/);
+      expect(() => credentialFromFields('host_scoped', { host: 'h', headers: { a: 1 } })).to.throw(/headers: an object of strings/);
+    });
+  });
+
+  describe('openCredentialSecret', () => {
+    it('fails loudly naming the credential and key when the key is not in the ring', () => {
+      const sealed = credentialFixture();
+      const other = new CipherMock('k2', new Set(['k2']));
+      expect(() => openCredentialSecret(other, sealed)).to.throw(/credential cred-1 cannot be decrypted \(key k1\)/);
+    });
+
+    it('refuses a secret sealed for another credential id (swapped rows)', () => {
+      const a = credentialFixture({ id: 'cred-a' });
+      expect(() => openCredentialSecret(cipher, { ...a, id: 'cred-b' })).to.throw(/credential cred-b cannot be decrypted/);
+    });
+  });
+});

@@ -1,0 +1,47 @@
+import type { CredentialRequirement } from '@blockyard/contracts';
+import type { ResolvedCredential } from '../block/block.js';
+import { NotFoundError, PermissionError } from '../errors/domain.errors.js';
+import type { Clock } from '../system/clock.port.js';
+import { openCredentialSecret } from './credential-secret.js';
+import type { CredentialRepository } from './credential.repository.port.js';
+import type { CredentialResolver } from './credential-resolver.port.js';
+import type { SecretCipher } from './secret-cipher.port.js';
+
+/**
+ * Resolves a run's credential: the caller's own credential when the run names one (checked for
+ * owner, provider, kind, status and scopes), else the provider's system credential.
+ */
+export class UserCredentialResolver implements CredentialResolver {
+  constructor(
+    private readonly deps: {
+      credentials: CredentialRepository;
+      cipher: SecretCipher;
+      /** System credentials, used when the run names no credential. */
+      fallback: CredentialResolver;
+      clock: Clock;
+    },
+  ) {}
+
+  async resolve(request: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential> {
+    const { requirement, credentialId, userId } = request;
+    if (!credentialId) return this.deps.fallback.resolve(request);
+    const credential = await this.deps.credentials.get(credentialId);
+    if (!credential || credential.userId !== userId) throw new NotFoundError(`credential ${credentialId} not found`);
+    if (credential.provider !== requirement.provider) {
+      throw new PermissionError(`credential ${credentialId} is for ${credential.provider}; this block needs a ${requirement.provider} credential`);
+    }
+    if (!requirement.kinds.includes(credential.kind)) {
+      throw new PermissionError(`credential ${credentialId} is ${credential.kind}; this block takes ${requirement.kinds.join(' or ')}`);
+    }
+    if (credential.status !== 'active') throw new PermissionError(`credential ${credentialId} is ${credential.status}: connect it again`);
+    const missing = (requirement.scopes ?? []).filter((s) => !credential.scopes.includes(s));
+    if (missing.length) throw new PermissionError(`credential ${credentialId} lacks the scope(s) ${missing.join(', ')}`);
+    if (credential.expiresAt && credential.expiresAt.getTime() <= this.deps.clock.now().getTime() && credential.kind !== 'oauth2') {
+      throw new PermissionError(`credential ${credentialId} expired at ${credential.expiresAt.toISOString()}`);
+    }
+    const secret = openCredentialSecret(this.deps.cipher, credential);
+    // A run sees what it needs to call the provider; a refresh token stays with the platform.
+    if (secret.kind === 'oauth2') return { kind: 'oauth2', access_token: secret.access_token, scopes: secret.scopes };
+    return secret;
+  }
+}
