@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs P1 (engine, in process), P2 (HTTP) then P3 (context.fetch), prints a summary and writes
+ * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch) then P4 (credential resolution), prints a summary and writes
  * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
  * measured in this same run. Targets are informational: the exit code is 0 unless the bench
  * itself crashes. See bench/README.md.
@@ -40,6 +40,12 @@ log('');
 for (const line of p3Summary(p3)) log(line);
 log('');
 
-const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3 };
+const { runP4, p4Summary } = await import('./p4-credential-resolution.js');
+const p4 = await runP4(settings, log);
+log('');
+for (const line of p4Summary(p4)) log(line);
+log('');
+
+const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4 };
 const paths = await writeResults(results);
 log(`results written to ${paths.join(' and ')}`);

@@ -16,6 +16,9 @@ import { PluginCatalog } from './use-cases/plugin-catalog.js';
 import { ExecutionRunner } from './use-cases/execution-runner.js';
 import { ExecutionService } from './use-cases/execution.service.js';
 import { UserService } from './use-cases/user.service.js';
+import { SessionService, type SessionServiceOptions } from './use-cases/session.service.js';
+import { SessionRepository } from './session/session.repository.port.js';
+import { LoginThrottleRepository } from './session/login-throttle.repository.port.js';
 import { ExecutionWorker, type ExecutionWorkerOptions } from './worker/execution-worker.js';
 import { RunContextFactory } from './engine/run-context-factory.js';
 import { CredentialResolver } from './credential/credential-resolver.port.js';
@@ -24,6 +27,8 @@ import { UserCredentialResolver } from './credential/user-credential-resolver.js
 import { CredentialRepository } from './credential/credential.repository.port.js';
 import { SecretCipher } from './credential/secret-cipher.port.js';
 import { CredentialService } from './use-cases/credential.service.js';
+import { ProviderOAuthService, type ProviderOAuthOptions } from './use-cases/provider-oauth.service.js';
+import { OAuthStateRepository } from './credential/oauth-state.repository.port.js';
 import { OutboundHttp } from './outbound/outbound-http.port.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
 import type { ResolvedCredential } from './block/block.js';
@@ -38,6 +43,10 @@ export interface CoreModuleOptions {
   providerBaseUrls?: Readonly<Record<string, string>>;
   /** Provider name -> system credential (from a provider's default_credential env var). */
   systemCredentials?: ReadonlyMap<string, ResolvedCredential>;
+  /** Provider OAuth2: the server's OAuth clients, its callback URL, refresh timing. */
+  oauth?: ProviderOAuthOptions;
+  /** Session lifetime and login throttling. */
+  sessions?: SessionServiceOptions;
 }
 
 /**
@@ -61,7 +70,8 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
         const credentials = ctx.get<CredentialRepository>(CredentialRepository, { optional: true });
         const cipher = ctx.get<SecretCipher>(SecretCipher, { optional: true });
         if (!credentials || !cipher) return systemCredentials;
-        return new UserCredentialResolver({ credentials, cipher, fallback: systemCredentials, clock: ctx.get(Clock) });
+        const refresher = ctx.get<OAuthStateRepository>(OAuthStateRepository, { optional: true }) ? ctx.get(ProviderOAuthService) : undefined;
+        return new UserCredentialResolver({ credentials, cipher, fallback: systemCredentials, clock: ctx.get(Clock), refresher });
       })
       .inSingletonScope();
     bind(CredentialService)
@@ -74,6 +84,24 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             system: systemCredentials,
             clock: ctx.get(Clock),
             ids: ctx.get(IdGenerator),
+            revoker: ctx.get<OAuthStateRepository>(OAuthStateRepository, { optional: true }) ? ctx.get(ProviderOAuthService) : undefined,
+          }),
+      )
+      .inSingletonScope();
+    // Provider logins, token refresh and revoke: needs OAuthStateRepository, credential storage and a cipher.
+    bind(ProviderOAuthService)
+      .toDynamicValue(
+        (ctx) =>
+          new ProviderOAuthService({
+            providers: ctx.get(ProviderRegistry),
+            states: ctx.get<OAuthStateRepository>(OAuthStateRepository),
+            credentials: ctx.get<CredentialRepository>(CredentialRepository),
+            cipher: ctx.get<SecretCipher>(SecretCipher),
+            outbound: ctx.get<OutboundHttp>(OutboundHttp, { optional: true }) ?? null,
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
+            logger: ctx.get<Logger>(Logger),
+            options: options.oauth ?? { clients: () => undefined, redirectUri: (provider) => `/api/v1/integrations/${encodeURIComponent(provider)}/callback` },
           }),
       )
       .inSingletonScope();
@@ -128,6 +156,15 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
       .inSingletonScope();
     bind(UserService)
       .toDynamicValue((ctx) => new UserService({ users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))
+      .inSingletonScope();
+    bind(SessionService)
+      .toDynamicValue(
+        (ctx) =>
+          new SessionService(
+            { users: ctx.get(UserRepository), sessions: ctx.get(SessionRepository), throttle: ctx.get(LoginThrottleRepository), clock: ctx.get(Clock) },
+            options.sessions,
+          ),
+      )
       .inSingletonScope();
   });
 }

@@ -8,18 +8,23 @@ import { requestId } from './middleware/request-id.js';
 import { blocksRoutes } from './routes/blocks.routes.js';
 import { executionsRoutes } from './routes/executions.routes.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
+import { integrationsRoutes } from './routes/integrations.routes.js';
+import { apiKeysRoutes } from './routes/api-keys.routes.js';
+import { loginRoutes, pageFormBodies } from './routes/login.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
 export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
-  const resolved: Required<HttpOptions> = { bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, maxWaitSeconds: options.maxWaitSeconds ?? 30 };
-  const app = new Koa({ proxy: false });
+  const resolved: Required<HttpOptions> = { bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, maxWaitSeconds: options.maxWaitSeconds ?? 30, trustProxy: options.trustProxy ?? false };
+  // Only behind a configured proxy do X-Forwarded-Proto/-For count (ctx.secure, ctx.ip).
+  const app = new Koa({ proxy: resolved.trustProxy });
   app.silent = true; // errors are logged by errorMapper, never printed by Koa
 
   app.use(requestId);
   app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
   app.use(errorMapper(deps.logger));
+  app.use(pageFormBodies());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
 
   const open = new Router();
@@ -27,11 +32,16 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
     ctx.body = { status: 'ok' };
   });
 
+  // Our own browser pages (login now; consent and connect later) on a session cookie.
+  if (deps.sessions) loginRoutes(open, deps.sessions);
+
   const api = new Router();
   api.use('/api/v1', apiKeyAuth(deps.apiKeys));
   blocksRoutes(api, deps, resolved);
   executionsRoutes(api, deps);
   credentialsRoutes(api, deps);
+  integrationsRoutes(open, api, deps);
+  apiKeysRoutes(api, deps);
 
   for (const router of [open, api]) {
     app.use(router.routes());

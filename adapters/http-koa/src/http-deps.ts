@@ -1,5 +1,6 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog } from '@blockyard/core';
+import type { ProviderOAuthService } from '@blockyard/core';
+import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
 export interface HttpDeps {
@@ -9,8 +10,12 @@ export interface HttpDeps {
   apiKeys: ApiKeyService;
   /** Null in compositions without credential storage and a secret cipher. */
   credentials: CredentialService | null;
+  /** Provider OAuth2 login/callback; the routes answer 404 without it. */
+  oauth?: ProviderOAuthService | null;
   validators: ContractValidators;
   logger: Logger;
+  /** Browser sessions for /login and our other pages; the pages are left out without it. */
+  sessions?: SessionService | null;
 }
 
 export interface HttpOptions {
@@ -18,4 +23,6 @@ export interface HttpOptions {
   bodyLimitBytes?: number;
   /** Longest `?wait=` in seconds. Default 30. */
   maxWaitSeconds?: number;
+  /** Trust X-Forwarded-Proto/-For (for Secure cookies and the client IP) from a reverse proxy. Default false. */
+  trustProxy?: boolean;
 }

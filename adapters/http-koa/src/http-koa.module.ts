@@ -1,6 +1,7 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher } from '@blockyard/core';
+import { OAuthStateRepository, ProviderOAuthService } from '@blockyard/core';
+import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher, SessionRepository, SessionService } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
 import type { HttpOptions } from './http-deps.js';
@@ -21,8 +22,10 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             apiKeys: ctx.get(ApiKeyService),
             credentials:
               ctx.get(CredentialRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(CredentialService) : null,
+            oauth: ctx.get(OAuthStateRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(ProviderOAuthService) : null,
             validators: new ContractValidators(),
             logger: ctx.get<Logger>(Logger),
+            sessions: ctx.get(SessionRepository, { optional: true }) ? ctx.get(SessionService) : null,
           },
           options,
         ),

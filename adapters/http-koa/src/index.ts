@@ -3,3 +3,5 @@ export { httpKoaModule, HttpApp } from './http-koa.module.js';
 export { STATUS_OF_KIND } from './middleware/error-mapper.js';
 export { toExecutionBody } from './contract-io.js';
 export type { HttpDeps, HttpOptions } from './http-deps.js';
+export { sessionAuth, sessionOf, safeNextPath, SESSION_COOKIE, type SessionState } from './middleware/session-auth.js';
+export { loginRoutes, pageFormBodies, LOGIN_CSRF_COOKIE } from './routes/login.routes.js';

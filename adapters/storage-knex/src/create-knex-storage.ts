@@ -4,8 +4,11 @@ import knex, { type Knex } from 'knex';
 import { GroupCommitter } from './group-commit.js';
 import { KnexApiKeyRepository } from './knex-api-key.repository.js';
 import { KnexCredentialRepository } from './knex-credential.repository.js';
+import { KnexOAuthStateRepository } from './knex-oauth-state.repository.js';
 import { KnexExecutionRepository } from './knex-execution.repository.js';
 import { KnexUserRepository } from './knex-user.repository.js';
+import { KnexSessionRepository } from './knex-session.repository.js';
+import { KnexLoginThrottleRepository } from './knex-login-throttle.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
 import { finalizeCachedStatements } from './sqlite-raw.js';
 import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
@@ -32,6 +35,9 @@ export interface KnexStorage {
   readonly apiKeys: KnexApiKeyRepository;
   readonly executions: KnexExecutionRepository;
   readonly credentials: KnexCredentialRepository;
+  readonly sessions: KnexSessionRepository;
+  readonly loginThrottle: KnexLoginThrottleRepository;
+  readonly oauthStates: KnexOAuthStateRepository;
   readonly knex: Knex;
   readonly dialect: SqlDialect;
   /** The group committer every write goes through, or null when writes commit one by one. */
@@ -70,6 +76,9 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     apiKeys: new KnexApiKeyRepository(reads, writes, codec),
     executions: new KnexExecutionRepository(reads, writes, codec),
     credentials: new KnexCredentialRepository(reads, writes, codec),
+    sessions: new KnexSessionRepository(reads, writes, codec),
+    loginThrottle: new KnexLoginThrottleRepository(reads, writes, codec),
+    oauthStates: new KnexOAuthStateRepository(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,

@@ -10,6 +10,7 @@ interface UserRow {
   email: string;
   name: string;
   created_at: DbDate;
+  password_hash?: string | null;
 }
 
 /** Users in the `users` table. */
@@ -44,6 +45,16 @@ export class KnexUserRepository implements UserRepository {
     if (limit <= 0) return [];
     const rows = await this.reads.all<UserRow>(this.reads.knex<UserRow>('users').orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit));
     return rows.map((row) => this.toUser(row));
+  }
+
+  async setPasswordHash(id: string, hash: string | null): Promise<boolean> {
+    const changed = await this.writes.runStatement<number>((db) => db<UserRow>('users').where('id', id).update({ password_hash: hash }));
+    return changed > 0;
+  }
+
+  async getPasswordHash(id: string): Promise<string | null> {
+    const row = await this.reads.first<Pick<UserRow, 'password_hash'>>(this.reads.knex<UserRow>('users').select('password_hash').where('id', id));
+    return row?.password_hash ?? null;
   }
 
   private toUser(row: UserRow): User {

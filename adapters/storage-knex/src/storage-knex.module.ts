@@ -1,4 +1,5 @@
-import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { OAuthStateRepository } from '@blockyard/core';
+import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import type { KnexStorage } from './create-knex-storage.js';
 
@@ -9,5 +10,8 @@ export function knexStorageModule(storage: KnexStorage): ContainerModule {
     bind(ApiKeyRepository).toConstantValue(storage.apiKeys);
     bind(ExecutionRepository).toConstantValue(storage.executions);
     bind(CredentialRepository).toConstantValue(storage.credentials);
+    bind(SessionRepository).toConstantValue(storage.sessions);
+    bind(LoginThrottleRepository).toConstantValue(storage.loginThrottle);
+    bind(OAuthStateRepository).toConstantValue(storage.oauthStates);
   });
 }

@@ -13,6 +13,9 @@ storageContract('knex sqlite', async () => {
     apiKeys: storage.apiKeys,
     executions: storage.executions,
     credentials: storage.credentials,
+    oauthStates: storage.oauthStates,
+    sessions: storage.sessions,
+    loginThrottle: storage.loginThrottle,
     async close() {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -26,7 +29,7 @@ describe('knex on PostgreSQL', () => {
   for (const groupCommit of [false, true]) {
     storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
       const storage = await openPostgresTestStorage({ groupCommit });
-      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, close: () => storage.drop() };
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, close: () => storage.drop() };
     });
   }
 });

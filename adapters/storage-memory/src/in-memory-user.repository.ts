@@ -4,6 +4,7 @@ import { ConflictError, type User, type UserRepository } from '@blockyard/core';
 export class InMemoryUserRepository implements UserRepository {
   private readonly byId = new Map<string, User>();
   private readonly idByEmail = new Map<string, string>();
+  private readonly passwordHashById = new Map<string, string>();
 
   async create(user: User): Promise<void> {
     if (this.byId.has(user.id)) throw new ConflictError(`user ${user.id} already exists`);
@@ -25,6 +26,17 @@ export class InMemoryUserRepository implements UserRepository {
   async list(limit: number): Promise<User[]> {
     if (limit <= 0) return [];
     return [...this.byId.values()].sort(oldestFirst).slice(0, limit).map((user) => structuredClone(user));
+  }
+
+  async setPasswordHash(id: string, hash: string | null): Promise<boolean> {
+    if (!this.byId.has(id)) return false;
+    if (hash === null) this.passwordHashById.delete(id);
+    else this.passwordHashById.set(id, hash);
+    return true;
+  }
+
+  async getPasswordHash(id: string): Promise<string | null> {
+    return this.passwordHashById.get(id) ?? null;
   }
 }
 

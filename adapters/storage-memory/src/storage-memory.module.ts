@@ -1,9 +1,13 @@
-import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserRepository } from '@blockyard/core';
+import { OAuthStateRepository } from '@blockyard/core';
+import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
 import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
+import { InMemoryOAuthStateRepository } from './in-memory-oauth-state.repository.js';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository.js';
 import { InMemoryUserRepository } from './in-memory-user.repository.js';
+import { InMemorySessionRepository } from './in-memory-session.repository.js';
+import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
 
 /** Binds the storage ports to fresh in-memory repositories (one set per module instance). */
 export function memoryStorageModule(): ContainerModule {
@@ -12,5 +16,8 @@ export function memoryStorageModule(): ContainerModule {
     bind(ApiKeyRepository).toConstantValue(new InMemoryApiKeyRepository());
     bind(ExecutionRepository).toConstantValue(new InMemoryExecutionRepository());
     bind(CredentialRepository).toConstantValue(new InMemoryCredentialRepository());
+    bind(OAuthStateRepository).toConstantValue(new InMemoryOAuthStateRepository());
+    bind(SessionRepository).toConstantValue(new InMemorySessionRepository());
+    bind(LoginThrottleRepository).toConstantValue(new InMemoryLoginThrottleRepository());
   });
 }

@@ -4,15 +4,21 @@ import { expect } from 'chai';
 import { Container } from 'inversify';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
 import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
+import { InMemoryOAuthStateRepository } from './in-memory-oauth-state.repository.js';
 import { InMemoryExecutionRepository } from './in-memory-execution.repository.js';
 import { InMemoryUserRepository } from './in-memory-user.repository.js';
 import { memoryStorageModule } from './storage-memory.module.js';
+import { InMemorySessionRepository } from './in-memory-session.repository.js';
+import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
 
 storageContract('memory', async () => ({
   users: new InMemoryUserRepository(),
   apiKeys: new InMemoryApiKeyRepository(),
   executions: new InMemoryExecutionRepository(),
   credentials: new InMemoryCredentialRepository(),
+  oauthStates: new InMemoryOAuthStateRepository(),
+  sessions: new InMemorySessionRepository(),
+  loginThrottle: new InMemoryLoginThrottleRepository(),
   close: async () => {},
 }));
 

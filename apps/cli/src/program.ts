@@ -1,12 +1,15 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { API_KEY_SCOPES, ApiKeyService, BlockCatalog, BlockEngine, BlockRegistry, DomainError, UserService } from '@blockyard/core';
+import { API_KEY_SCOPES, ApiKeyService, BlockCatalog, BlockEngine, BlockRegistry, DomainError, generatePassword, UserService } from '@blockyard/core';
 import { ConfigError, composeBlockyard, PinoLogger, readConfig, runServerFromEnv, type ServerConfig } from '@blockyard/server';
 import { registerPluginCommands } from './plugin-commands.js';
+import { Clock, CredentialKeyRotation, CredentialRepository, SecretCipher } from '@blockyard/core';
 
 export interface CliIO {
   out(line: string): void;
   err(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** Where `users create` reads a piped password from (its first line). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /** An error meant for the person at the terminal; exit code 2 for usage, 1 otherwise. */
@@ -85,6 +88,44 @@ export function buildProgram(io: CliIO): Command {
       });
     });
 
+  const secrets = program.command('secrets').description('manage the encryption of stored credential secrets');
+  secrets
+    .command('rotate')
+    .description('re-encrypt every credential secret under the active key (the first of BLOCKYARD_ENCRYPTION_KEYS); safe while the server runs')
+    .option('--page-size <n>', 'credentials read per page', positiveInt, 100)
+    .action(async (opts: { pageSize: number }) => {
+      await withBlockyard(io, { plugins: false }, async (container) => {
+        const rotation = new CredentialKeyRotation({
+          credentials: container.get<CredentialRepository>(CredentialRepository),
+          cipher: container.get<SecretCipher>(SecretCipher),
+          clock: container.get<Clock>(Clock),
+        });
+        const report = await rotation.rotate({ pageSize: opts.pageSize });
+        io.out(`active key ${report.activeKeyId}: ${report.scanned} credential(s) scanned, ${report.rotated} re-encrypted, ${report.current} already current, ${report.retried} retried after a concurrent change, ${report.vanished} deleted meanwhile, ${report.failures.length} failed`);
+        for (const f of report.failures) io.err(`credential ${f.credentialId} (sealed with key ${f.keyId}) was not re-encrypted: ${f.reason}`);
+        if (report.failures.length) throw new CliError(`${report.failures.length} credential(s) could not be re-encrypted: ${report.failures.map((f) => f.credentialId).join(', ')}`);
+      });
+    });
+
+  const users = program.command('users').description('manage users');
+  users
+    .command('create')
+    .description('create a user; the password is the first line of stdin when piped, else generated and printed once')
+    .requiredOption('--email <email>', 'the email the user signs in with')
+    .requiredOption('--name <name>', 'the name shown for the user')
+    .action(async (opts: { email: string; name: string }) => {
+      const piped = io.stdin && !io.stdin.isTTY ? await readFirstLine(io.stdin) : '';
+      const password = piped || generatePassword();
+      await withBlockyard(io, { plugins: false }, async (container) => {
+        const user = await container.get(UserService).createUser({ email: opts.email, name: opts.name, password });
+        io.out(`created user ${user.id} (${user.name} <${user.email}>)`);
+        if (!piped) {
+          io.out('generated password; it is shown only now, store it safely:');
+          io.out(password);
+        }
+      });
+    });
+
   const blocks = program.command('blocks').description('inspect the blocks of the configured plugins');
   blocks
     .command('list')
@@ -145,6 +186,22 @@ async function withBlockyard(
   } finally {
     await blockyard.close();
   }
+}
+
+/** The first line of a piped stream (without its line break); stops reading once it has it. */
+async function readFirstLine(stream: NodeJS.ReadableStream, maxBytes = 4096): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of stream) {
+      text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+      if (text.includes('\n') || text.length > maxBytes) break;
+    }
+  } finally {
+    (stream as { destroy?: () => void }).destroy?.();
+  }
+  const line = text.split(/\r?\n/, 1)[0] ?? '';
+  if (line.length > maxBytes) throw new CliError(`the password on stdin is longer than ${maxBytes} bytes`, 2);
+  return line;
 }
 
 function commaList(value: string): string[] {

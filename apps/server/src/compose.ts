@@ -9,7 +9,8 @@ import { outboundHttpModule } from '@blockyard/http-outbound';
 import { AesGcmSecretCipher, loadOrCreateKeyRing, secretCipherModule } from '@blockyard/secret-cipher';
 import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugin-loader';
 import { fileURLToPath } from 'node:url';
-import type { ServerConfig } from './config.js';
+import { trustProxyOf, type ServerConfig } from './config.js';
+import { oauthOptionsFromConfig } from './oauth-clients.js';
 
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,9 +66,9 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     container.load(knexStorageModule(storage));
   }
   container.load(
-    coreModule({ ...options.core, logger, providerBaseUrls: config.providerBaseUrls, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
+    coreModule({ oauth: oauthOptionsFromConfig(config), ...options.core, logger, providerBaseUrls: config.providerBaseUrls, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
     memoryQueueModule(),
-    httpKoaModule(options.http),
+    httpKoaModule({ trustProxy: trustProxyOf(config.env) ?? false, ...options.http }),
     outboundHttpModule({ allowHosts: config.outboundAllowHosts }),
   );
 

@@ -78,6 +78,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     else providerBaseUrls[m[1]!] = m[2]!;
   }
   const outboundAllowHosts = list(env.BLOCKYARD_OUTBOUND_ALLOW_HOSTS);
+  if (trustProxyOf(env) === undefined) problems.push(`BLOCKYARD_TRUST_PROXY must be true or false (got ${JSON.stringify(env.BLOCKYARD_TRUST_PROXY)})`);
 
   if (problems.length) throw new ConfigError(problems);
   const encryptionKeys = env.BLOCKYARD_ENCRYPTION_KEYS?.trim() || null;
@@ -113,4 +114,12 @@ export function describeDatabase(config: ServerConfig): string {
     }
   }
   return `sqlite ${config.dataDir}/blockyard.sqlite`;
+}
+
+/** BLOCKYARD_TRUST_PROXY: trust X-Forwarded-Proto/-For from a reverse proxy (default false); undefined when invalid. */
+export function trustProxyOf(env: NodeJS.ProcessEnv): boolean | undefined {
+  const raw = env.BLOCKYARD_TRUST_PROXY?.trim().toLowerCase();
+  if (!raw || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  return undefined;
 }

@@ -102,6 +102,18 @@ describe('UserCredentialResolver', () => {
       expect(await kindOf(resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' }))).to.match(/^forbidden: credential cred-1 is needs_reauth/);
     });
 
+    it('hands an oauth2 credential to the refresher and uses what it answers', async () => {
+      const stale = credentialFixture({ kind: 'oauth2', fields: { access_token: 'old', refresh_token: 'rt', scopes: ['repo'] } });
+      const fresh = credentialFixture({ kind: 'oauth2', fields: { access_token: 'new', refresh_token: 'rt2', scopes: ['repo'] } });
+      const repo = new CredentialRepositoryMock();
+      await repo.create(stale);
+      const seen: string[] = [];
+      const refresher = { ensureFresh: async (c: Credential) => (seen.push(c.id), fresh) };
+      const resolver = new UserCredentialResolver({ credentials: repo, cipher, fallback: new SystemCredentialResolver(), clock, refresher });
+      expect(await resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' })).to.deep.equal({ kind: 'oauth2', access_token: 'new', scopes: ['repo'] });
+      expect(seen).to.deep.equal(['cred-1']);
+    });
+
     it('keeps an oauth2 refresh token out of the run', async () => {
       const resolver = await resolverWith(credentialFixture({ kind: 'oauth2', fields: { access_token: 'at', refresh_token: 'rt', scopes: ['repo'] } }));
       expect(await resolver.resolve({ userId: 'alice', requirement, credentialId: 'cred-1' })).to.deep.equal({ kind: 'oauth2', access_token: 'at', scopes: ['repo'] });

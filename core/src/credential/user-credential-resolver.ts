@@ -4,6 +4,7 @@ import { NotFoundError, PermissionError } from '../errors/domain.errors.js';
 import type { Clock } from '../system/clock.port.js';
 import { openCredentialSecret } from './credential-secret.js';
 import type { CredentialRepository } from './credential.repository.port.js';
+import type { Credential } from './credential.js';
 import type { CredentialResolver } from './credential-resolver.port.js';
 import type { SecretCipher } from './secret-cipher.port.js';
 
@@ -19,13 +20,15 @@ export class UserCredentialResolver implements CredentialResolver {
       /** System credentials, used when the run names no credential. */
       fallback: CredentialResolver;
       clock: Clock;
+      /** Refreshes an oauth2 credential about to expire (single-flight); absent: used as stored. */
+      refresher?: { ensureFresh(credential: Credential): Promise<Credential> };
     },
   ) {}
 
   async resolve(request: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential> {
     const { requirement, credentialId, userId } = request;
     if (!credentialId) return this.deps.fallback.resolve(request);
-    const credential = await this.deps.credentials.get(credentialId);
+    let credential = await this.deps.credentials.get(credentialId);
     if (!credential || credential.userId !== userId) throw new NotFoundError(`credential ${credentialId} not found`);
     if (credential.provider !== requirement.provider) {
       throw new PermissionError(`credential ${credentialId} is for ${credential.provider}; this block needs a ${requirement.provider} credential`);
@@ -34,11 +37,13 @@ export class UserCredentialResolver implements CredentialResolver {
       throw new PermissionError(`credential ${credentialId} is ${credential.kind}; this block takes ${requirement.kinds.join(' or ')}`);
     }
     if (credential.status !== 'active') throw new PermissionError(`credential ${credentialId} is ${credential.status}: connect it again`);
-    const missing = (requirement.scopes ?? []).filter((s) => !credential.scopes.includes(s));
+    const held = credential.scopes;
+    const missing = (requirement.scopes ?? []).filter((s) => !held.includes(s));
     if (missing.length) throw new PermissionError(`credential ${credentialId} lacks the scope(s) ${missing.join(', ')}`);
     if (credential.expiresAt && credential.expiresAt.getTime() <= this.deps.clock.now().getTime() && credential.kind !== 'oauth2') {
       throw new PermissionError(`credential ${credentialId} expired at ${credential.expiresAt.toISOString()}`);
     }
+    if (credential.kind === 'oauth2' && this.deps.refresher) credential = await this.deps.refresher.ensureFresh(credential);
     const secret = openCredentialSecret(this.deps.cipher, credential);
     // A run sees what it needs to call the provider; a refresh token stays with the platform.
     if (secret.kind === 'oauth2') return { kind: 'oauth2', access_token: secret.access_token, scopes: secret.scopes };

@@ -6,6 +6,11 @@ import { apiKeyRepositoryContract } from './api-key-repository.contract.js';
 import { credentialRepositoryContract } from './credential-repository.contract.js';
 import { executionRepositoryContract } from './execution-repository.contract.js';
 import { userRepositoryContract } from './user-repository.contract.js';
+import type { OAuthStateRepository } from '../credential/oauth-state.repository.port.js';
+import { oauthStateRepositoryContract } from './oauth-state-repository.contract.js';
+import type { SessionRepository } from '../session/session.repository.port.js';
+import type { LoginThrottleRepository } from '../session/login-throttle.repository.port.js';
+import { loginThrottleRepositoryContract, sessionRepositoryContract } from './session-repository.contract.js';
 
 /** One opened storage: the repositories over empty state, and how to let go of them. */
 export interface StorageFixture {
@@ -13,6 +18,9 @@ export interface StorageFixture {
   apiKeys: ApiKeyRepository;
   executions: ExecutionRepository;
   credentials: CredentialRepository;
+  oauthStates: OAuthStateRepository;
+  sessions: SessionRepository;
+  loginThrottle: LoginThrottleRepository;
   close(): Promise<void>;
 }
 
@@ -43,5 +51,8 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     apiKeyRepositoryContract(() => current().apiKeys);
     executionRepositoryContract(() => current().executions);
     credentialRepositoryContract(() => current().credentials);
+    oauthStateRepositoryContract(() => current().oauthStates);
+    sessionRepositoryContract(() => current().sessions);
+    loginThrottleRepositoryContract(() => current().loginThrottle);
   });
 }

@@ -50,6 +50,27 @@ export function userRepositoryContract(users: () => UserRepository): void {
       });
     });
 
+    describe('setPasswordHash / getPasswordHash', () => {
+      it('stores, replaces and removes a hash, apart from the user itself', async () => {
+        const user = userFixture();
+        await users().create(user);
+        expect(await users().getPasswordHash(user.id)).to.equal(null);
+        expect(await users().setPasswordHash(user.id, 'scrypt$1$1$1$c2FsdA$aGFzaA')).to.equal(true);
+        expect(await users().getPasswordHash(user.id)).to.equal('scrypt$1$1$1$c2FsdA$aGFzaA');
+        expect(await users().get(user.id)).to.deep.equal(user);
+        expect(await users().findByEmail(user.email)).to.deep.equal(user);
+        expect(await users().setPasswordHash(user.id, 'scrypt$2')).to.equal(true);
+        expect(await users().getPasswordHash(user.id)).to.equal('scrypt$2');
+        expect(await users().setPasswordHash(user.id, null)).to.equal(true);
+        expect(await users().getPasswordHash(user.id)).to.equal(null);
+      });
+
+      it('answers false / null for an unknown user', async () => {
+        expect(await users().setPasswordHash('no-such-user', 'x')).to.equal(false);
+        expect(await users().getPasswordHash('no-such-user')).to.equal(null);
+      });
+    });
+
     describe('list', () => {
       it('lists users oldest first, whatever the order they were created in', async () => {
         const offsets = [3000, 1000, 5000, 2000, 4000];

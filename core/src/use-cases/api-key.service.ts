@@ -1,7 +1,7 @@
 import { generateApiKeySecret, hashApiKeySecret, isApiKeyActive, parseScopes, API_KEY_PREFIX, type ApiKey } from '../api-key/api-key.js';
 import type { ApiKeyRepository } from '../api-key/api-key.repository.port.js';
 import type { Principal } from '../api-key/principal.js';
-import { NotFoundError, UnauthorizedError, ValidationError } from '../errors/domain.errors.js';
+import { NotFoundError, PermissionError, UnauthorizedError, ValidationError } from '../errors/domain.errors.js';
 import type { UserRepository } from '../user/user.repository.port.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
@@ -20,11 +20,18 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class ApiKeyService {
   constructor(private readonly deps: ApiKeyServiceDeps) {}
 
-  /** Creates a key; the secret is in the answer only, never stored. */
-  async createApiKey(input: { userId: string; name?: string; scopes: readonly string[]; expiresAt?: Date | null }): Promise<{ key: ApiKey; secret: string }> {
+  /**
+   * Creates a key; the secret is in the answer only, never stored. With `grantor` (the key of an
+   * HTTP caller) the new key may hold only scopes the grantor holds: no escalation.
+   */
+  async createApiKey(input: { userId: string; name?: string; scopes: readonly string[]; expiresAt?: Date | null; grantor?: Principal }): Promise<{ key: ApiKey; secret: string }> {
     const { apiKeys, users, clock, ids } = this.deps;
-    if (!(await users.get(input.userId))) throw new NotFoundError(`user ${input.userId} not found`);
     const scopes = parseScopes(input.scopes);
+    if (input.grantor) {
+      const extra = scopes.filter((s) => !input.grantor!.scopes.has(s));
+      if (extra.length) throw new PermissionError(`a key cannot grant scopes it does not hold: ${extra.join(', ')}`);
+    }
+    if (!(await users.get(input.userId))) throw new NotFoundError(`user ${input.userId} not found`);
     const name = (input.name ?? 'default').trim();
     if (!name || name.length > 100) throw new ValidationError('a key name is 1 to 100 characters');
     const now = clock.now();

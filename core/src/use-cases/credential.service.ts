@@ -44,6 +44,8 @@ export class CredentialService {
       system: SystemCredentialResolver;
       clock: Clock;
       ids: IdGenerator;
+      /** Revokes an oauth2 credential at its provider before it is deleted (failures reported, not fatal). */
+      revoker?: { revoke(credential: Credential): Promise<{ attempted: boolean; error?: string }> };
     },
   ) {}
 
@@ -100,13 +102,15 @@ export class CredentialService {
   }
 
   /** Deletes one of the user's credentials; system credentials cannot be deleted. */
-  async deleteCredential(userId: string, id: string): Promise<void> {
+  async deleteCredential(userId: string, id: string): Promise<{ revokeError?: string }> {
     if (id.startsWith(SYSTEM_PREFIX) && this.deps.system.providers.includes(id.slice(SYSTEM_PREFIX.length))) {
       throw new PermissionError('system credentials come from the server configuration and cannot be deleted');
     }
     const credential = await this.deps.credentials.get(id);
     if (!credential || credential.userId !== userId) throw new NotFoundError(`credential ${id} not found`);
+    const revoked = credential.kind === 'oauth2' && this.deps.revoker ? await this.deps.revoker.revoke(credential).catch((e: unknown) => ({ attempted: true, error: String((e as Error)?.message ?? e) })) : { attempted: false };
     if (!(await this.deps.credentials.delete(id))) throw new ConflictError(`credential ${id} was deleted meanwhile`);
+    return revoked.error ? { revokeError: revoked.error } : {};
   }
 }
 

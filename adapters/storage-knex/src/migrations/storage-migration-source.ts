@@ -2,10 +2,12 @@ import type { Knex } from 'knex';
 import type { SqlDialect } from '../sql-dialect.js';
 import { initialSchema } from './0001-initial-schema.js';
 import { credentialsSchema } from './0002-credentials.js';
+import { usersSessionsSchema } from './0003-users-sessions.js';
+import { oauthSchema } from './0004-oauth.js';
 import type { StorageMigration } from './storage-migration.js';
 
 /** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
-export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema];
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema];
 
 /** The migrations as a knex migration source, bound to the dialect they run on. */
 export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {

@@ -1,0 +1,79 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { DomainError, NotFoundError, requireScope, type CredentialView, type ProviderOAuthService } from '@blockyard/core';
+import type { CredentialBody, IntegrationLogin } from '@blockyard/contracts';
+import { principalOf } from '../middleware/api-key-auth.js';
+import { send } from '../contract-io.js';
+import type { HttpDeps } from '../http-deps.js';
+
+/**
+ * Provider OAuth2: `login` (API key, MANAGE_INTEGRATIONS) answers the provider's authorization
+ * URL; `callback` (no API key: the single-use state names the user) stores the credential and
+ * answers its metadata as JSON, or a small page when the browser asks for HTML.
+ */
+export function integrationsRoutes(open: Router, api: Router, deps: HttpDeps): void {
+  const { validators } = deps;
+  const oauth = (): ProviderOAuthService => {
+    if (!deps.oauth) throw new NotFoundError('provider OAuth is not configured on this server');
+    return deps.oauth;
+  };
+
+  api.get('/api/v1/integrations/:provider/login', async (ctx) => {
+    const principal = principalOf(ctx);
+    requireScope(principal, 'MANAGE_INTEGRATIONS');
+    const scopes = typeof ctx.query.scopes === 'string' && ctx.query.scopes ? ctx.query.scopes.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    const login = await oauth().startLogin(principal.userId, ctx.params.provider!, scopes);
+    const body: IntegrationLogin = { login_url: login.loginUrl, state_expires_at: login.stateExpiresAt.toISOString() };
+    ctx.set('Cache-Control', 'no-store');
+    send(ctx, validators, 200, 'integration-login.schema.json', body);
+  });
+
+  open.get('/api/v1/integrations/:provider/callback', async (ctx) => {
+    const provider = ctx.params.provider!;
+    const q = (name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : undefined);
+    const wantsHtml = ctx.accepts('json', 'html') === 'html';
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      const created = await oauth().completeLogin(provider, { code: q('code'), state: q('state'), error: q('error'), error_description: q('error_description') });
+      if (wantsHtml) return page(ctx, 201, `${provider} connected`, `Credential ${created.title} (${created.id}) is ready to use. You can close this window.`);
+      send(ctx, validators, 201, 'credential-body.schema.json', toBody(created));
+    } catch (e) {
+      if (!DomainError.is(e)) throw e;
+      if (!wantsHtml) {
+        // The provider failed us (token endpoint): a gateway error, not ours.
+        if (e.kind !== 'unexpected') throw e;
+        deps.logger.warn('provider login failed', { provider, error: e.message });
+        ctx.status = 502;
+        ctx.body = { detail: e.message };
+        return;
+      }
+      const status = { not_found: 404, invalid_input: 400, forbidden: 403, unauthorized: 401, conflict: 409, rate_limited: 429, unexpected: 502 }[e.kind];
+      page(ctx, status, `Could not connect ${provider}`, e.message);
+    }
+  });
+}
+
+function page(ctx: Context, status: number, title: string, message: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function toBody(c: CredentialView): CredentialBody {
+  return {
+    id: c.id,
+    provider: c.provider,
+    kind: c.kind,
+    title: c.title,
+    scopes: c.scopes,
+    expires_at: c.expiresAt?.toISOString() ?? null,
+    status: c.status,
+    system: c.system,
+    created_at: c.createdAt?.toISOString() ?? null,
+  };
+}

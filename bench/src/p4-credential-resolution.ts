@@ -1,0 +1,235 @@
+/**
+ * P4: what resolving a user's credential adds to a run.
+ *
+ * Two runs of the same kind, measured alike in the same bench run, through the real pieces:
+ * `RunContextFactory.forRun()` over a `UserCredentialResolver` on the knex SQLite storage (a
+ * file in a temporary dir, WAL, as the server uses it) and a real `AesGcmSecretCipher`, then
+ * `BlockEngine.run()` of a block whose handler makes one `context.fetch('/item')` through
+ * `NodeOutboundHttp` to a keep-alive node:http server on 127.0.0.1 (in a worker thread).
+ *
+ * - baseline: a block of the same provider that needs no credential;
+ * - subject: a block that needs an api_key credential, the run naming the user's credential:
+ *   lookup (one SELECT), owner/provider/kind/scope checks, AES-256-GCM decrypt + JSON parse,
+ *   and injection of the key into the request's `X-Api-Key` header (the server checks it).
+ *
+ * Added µs per run = subject µs/run − baseline µs/run. Target: ≤ 50 µs. Also shown: the same
+ * difference without the block run and its request (`forRun` + `createFetch` only), which
+ * isolates lookup + decrypt from the request's noise.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import {
+  BlockEngine,
+  InMemoryBlockRegistry,
+  ProviderRegistry,
+  RunContextFactory,
+  SystemClock,
+  SystemCredentialResolver,
+  UserCredentialResolver,
+  sealCredentialSecret,
+  type Block,
+  type RegisteredBlock,
+} from '@blockyard/core';
+import { userFixture } from '@blockyard/core/testing';
+import { AesGcmSecretCipher, KeyRing } from '@blockyard/secret-cipher';
+import { createKnexStorage } from '@blockyard/storage-knex';
+import { NodeOutboundHttp } from '@blockyard/http-outbound';
+import type { BenchSettings } from './settings.js';
+import { combine, measure, type Batch, type RoundedThroughput, type Throughput } from './timing.js';
+
+export const P4_TARGET = { maxAddedMicros: 50 } as const;
+
+/** Runs between two looks at the clock. */
+const OPS_PER_BATCH = 64;
+/** Rounds each measurement is split into, interleaved with the other subjects'. */
+const ROUNDS = 3;
+const SECRET = 'bench-api-key-secret-value';
+
+export interface P4Variant {
+  what: string;
+  baseline: RoundedThroughput;
+  withCredential: RoundedThroughput;
+  /** µs per run the credential adds: subject − baseline. */
+  addedMicros: number;
+}
+
+export interface P4Result {
+  target: typeof P4_TARGET;
+  settings: { storage: string; cipher: string; server: string; opsPerBatch: number; rounds: number };
+  /** The full run (resolution + block run + one request). */
+  headline: P4Variant & { meetsTarget: boolean };
+  /** forRun + createFetch only: lookup + decrypt + injector, without the run and its request. */
+  resolutionOnly: P4Variant;
+}
+
+/** Answers 200 `{ ok, authorized }` to every request; `authorized` says whether the key header was the bench secret. */
+const SERVER_SOURCE = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const server = http.createServer((req, res) => {
+  req.resume();
+  const body = Buffer.from(JSON.stringify({ ok: true, authorized: req.headers['x-api-key'] === workerData.secret }));
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+  res.end(body);
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+parentPort.on('message', () => { server.closeAllConnections(); server.close(() => parentPort.close()); });
+`;
+
+async function startServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: { secret: SECRET } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      worker.postMessage('close');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    },
+  };
+}
+
+const ioSchemas = {
+  input_schema: { type: 'object', properties: {} },
+  output_schema: { type: 'object', properties: { authorized: { type: 'boolean' } } },
+} as const;
+
+/** A block that makes one request through context.fetch and returns whether it was authorized. */
+function fetchingBlock(id: string, needsCredential: boolean): Block {
+  return {
+    definition: {
+      id,
+      name: id,
+      description: 'one context.fetch (benchmark)',
+      categories: ['bench'],
+      ...ioSchemas,
+      ...(needsCredential ? { credentials: { provider: 'bench', kinds: ['api_key'], scopes: ['bench:read'] } } : {}),
+    },
+    async handler(_inputs, context) {
+      const res = await context.fetch<{ authorized: boolean }>('/item');
+      return { data: { authorized: res.data.authorized } };
+    },
+  };
+}
+
+export async function runP4(settings: BenchSettings, log: (line: string) => void): Promise<P4Result> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'blockyard-bench-p4-'));
+  const server = await startServer();
+  const storage = await createKnexStorage({ dataDir });
+  const outbound = new NodeOutboundHttp({ allowHosts: ['127.0.0.1'], maxRetries: 0 });
+  try {
+    const clock = new SystemClock();
+    const cipher = new AesGcmSecretCipher(KeyRing.generate());
+    const user = userFixture();
+    await storage.users.create(user);
+    const credentialId = randomUUID();
+    const now = clock.now();
+    await storage.credentials.create({
+      id: credentialId,
+      userId: user.id,
+      provider: 'bench',
+      kind: 'api_key',
+      title: 'bench key',
+      scopes: ['bench:read'],
+      status: 'active',
+      expiresAt: null,
+      secret: sealCredentialSecret(cipher, credentialId, { kind: 'api_key', api_key: SECRET }),
+      createdAt: now,
+      updatedAt: now,
+    });
+
+    const providers = new ProviderRegistry();
+    providers.registerAll(
+      [{ name: 'bench', display_name: 'Bench', base_url: server.url, auth: [{ type: 'api_key', in: 'header', name: 'X-Api-Key' }], integration_scopes: { 'bench:read': [] } }],
+      'bench',
+    );
+    const resolver = new UserCredentialResolver({ credentials: storage.credentials, cipher, fallback: new SystemCredentialResolver(), clock });
+    const factory = new RunContextFactory({ providers, credentials: resolver, outbound });
+    const registry = new InMemoryBlockRegistry();
+    const plain = registry.register(fetchingBlock('bench.fetch_plain', false), 'bench');
+    const withKey = registry.register(fetchingBlock('bench.fetch_with_key', true), 'bench');
+    const engine = new BlockEngine();
+    const signal = new AbortController().signal;
+
+    const fullRun = (block: RegisteredBlock, credential?: string, expectAuthorized = false): Batch => async () => {
+      for (let i = 0; i < OPS_PER_BATCH; i++) {
+        const parts = await factory.forRun(block, user.id, credential);
+        const outcome = await engine.run(block, {}, { executionId: 'bench', credentials: parts.credentials, createFetch: parts.createFetch });
+        if (outcome.status !== 'completed') throw new Error(`bench run failed: ${outcome.error}`);
+        if (outcome.outputs.authorized?.[0] !== expectAuthorized) throw new Error(`bench run: authorized ${String(outcome.outputs.authorized?.[0])}, expected ${expectAuthorized}`);
+      }
+      return OPS_PER_BATCH;
+    };
+    const resolveOnly = (block: RegisteredBlock, credential?: string): Batch => async () => {
+      for (let i = 0; i < OPS_PER_BATCH; i++) {
+        const parts = await factory.forRun(block, user.id, credential);
+        if (typeof parts.createFetch!(signal) !== 'function') throw new Error('no context.fetch');
+      }
+      return OPS_PER_BATCH;
+    };
+    const specs = [
+      { name: 'full:baseline', batch: fullRun(plain) },
+      { name: 'full:credential', batch: fullRun(withKey, credentialId, true) },
+      { name: 'resolve:baseline', batch: resolveOnly(plain) },
+      { name: 'resolve:credential', batch: resolveOnly(withKey, credentialId) },
+    ];
+
+    log(`P4 warming up (${settings.warmupSeconds} s per subject)...`);
+    for (const spec of specs) await measure(spec.batch, settings.warmupSeconds);
+    log(`P4 measuring ${specs.length} subjects, ${settings.seconds} s each in ${ROUNDS} interleaved rounds...`);
+    const parts = specs.map(() => [] as Throughput[]);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, spec] of specs.entries()) parts[i]!.push(await measure(spec.batch, settings.seconds / ROUNDS));
+    }
+    const [fullBase, fullCred, resolveBase, resolveCred] = parts.map(combine) as [RoundedThroughput, RoundedThroughput, RoundedThroughput, RoundedThroughput];
+    const variant = (what: string, baseline: RoundedThroughput, withCredential: RoundedThroughput): P4Variant => ({
+      what,
+      baseline,
+      withCredential,
+      addedMicros: (withCredential.nsPerOp - baseline.nsPerOp) / 1000,
+    });
+    const full = variant('forRun + BlockEngine.run + one context.fetch request', fullBase, fullCred);
+    return {
+      target: P4_TARGET,
+      settings: {
+        storage: 'knex + sqlite3 file (WAL), one credential row',
+        cipher: 'AesGcmSecretCipher, AES-256-GCM',
+        server: 'node:http keep-alive on 127.0.0.1, in a worker thread',
+        opsPerBatch: OPS_PER_BATCH,
+        rounds: ROUNDS,
+      },
+      headline: { ...full, meetsTarget: full.addedMicros <= P4_TARGET.maxAddedMicros },
+      resolutionOnly: variant('forRun + createFetch only', resolveBase, resolveCred),
+    };
+  } finally {
+    await outbound.close();
+    await storage.close();
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fixed = (n: number, digits = 1): string => n.toFixed(digits);
+
+export function p4Summary(p4: P4Result): string[] {
+  const rows = [['', 'runs/s', 'rounds min–max', 'µs/run', 'added µs']];
+  for (const v of [p4.headline, p4.resolutionOnly]) {
+    const row = (what: string, t: RoundedThroughput, added: string): string[] => [what, int(t.opsPerSec), `${int(Math.min(...t.roundsOpsPerSec))}–${int(Math.max(...t.roundsOpsPerSec))}`, fixed(t.nsPerOp / 1000), added];
+    rows.push(row(`${v.what}, no credential`, v.baseline, ''), row(`${v.what}, user credential`, v.withCredential, fixed(v.addedMicros)));
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  const lines = rows.map((r) => r.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  '));
+  return [
+    `P4 — per-run credential resolution (lookup + decrypt + injection) against a run without credentials (${p4.settings.storage}; ${p4.settings.cipher})`,
+    ...lines.map((line) => `  ${line}`),
+    `  headline: a user credential adds ${fixed(p4.headline.addedMicros)} µs per run (lookup + decrypt alone: ${fixed(p4.resolutionOnly.addedMicros)} µs)`,
+    `  target ≤ ${p4.target.maxAddedMicros} µs added per run: ${p4.headline.meetsTarget ? 'MET' : 'NOT MET'}`,
+  ];
+}
