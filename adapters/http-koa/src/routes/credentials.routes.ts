@@ -42,7 +42,8 @@ export function credentialsRoutes(router: Router, deps: HttpDeps): void {
   });
 }
 
-function toCredentialBody(c: CredentialView): CredentialBody {
+/** A credential as the API shows it: metadata only. */
+export function toCredentialBody(c: CredentialView): CredentialBody {
   return {
     id: c.id,
     provider: c.provider,

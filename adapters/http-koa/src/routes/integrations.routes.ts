@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { DomainError, NotFoundError, requireScope, type CredentialView, type ProviderOAuthService } from '@blockyard/core';
-import type { CredentialBody, IntegrationLogin } from '@blockyard/contracts';
+import { DomainError, NotFoundError, requireScope, type ProviderOAuthService } from '@blockyard/core';
+import type { IntegrationLogin } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
 import { send } from '../contract-io.js';
 import type { HttpDeps } from '../http-deps.js';
+import { escapeHtml, sendPage } from '../pages/html-page.js';
+import { toCredentialBody } from './credentials.routes.js';
 
 /**
  * Provider OAuth2: `login` (API key, MANAGE_INTEGRATIONS) answers the provider's authorization
@@ -36,7 +38,7 @@ export function integrationsRoutes(open: Router, api: Router, deps: HttpDeps): v
     try {
       const created = await oauth().completeLogin(provider, { code: q('code'), state: q('state'), error: q('error'), error_description: q('error_description') });
       if (wantsHtml) return page(ctx, 201, `${provider} connected`, `Credential ${created.title} (${created.id}) is ready to use. You can close this window.`);
-      send(ctx, validators, 201, 'credential-body.schema.json', toBody(created));
+      send(ctx, validators, 201, 'credential-body.schema.json', toCredentialBody(created));
     } catch (e) {
       if (!DomainError.is(e)) throw e;
       if (!wantsHtml) {
@@ -54,26 +56,5 @@ export function integrationsRoutes(open: Router, api: Router, deps: HttpDeps): v
 }
 
 function page(ctx: Context, status: number, title: string, message: string): void {
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>body{font:16px system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function toBody(c: CredentialView): CredentialBody {
-  return {
-    id: c.id,
-    provider: c.provider,
-    kind: c.kind,
-    title: c.title,
-    scopes: c.scopes,
-    expires_at: c.expiresAt?.toISOString() ?? null,
-    status: c.status,
-    system: c.system,
-    created_at: c.createdAt?.toISOString() ?? null,
-  };
+  sendPage(ctx, status, title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
 }
