@@ -17,10 +17,10 @@
  * Reference (informational, no target): undici's `Agent.request()` plus `body.json()` on an
  * unguarded agent, the floor under `context.fetch`.
  */
-import { Worker } from 'node:worker_threads';
 import { NodeOutboundHttp } from '@blockyard/http-outbound';
 import { Agent } from 'undici';
 import type { BenchSettings } from './settings.js';
+import { startWorkerHttpServer } from './worker-http-server.js';
 import { combine, measure, type Batch, type RoundedThroughput, type Throughput } from './timing.js';
 
 export const P3_TARGET = { maxRatio: 1.3 } as const;
@@ -58,34 +58,8 @@ export interface P3Result {
   headline: P3Variant;
 }
 
-/** The JSON server, in a worker thread: answers `BODY` to every request, keep-alive. */
-const SERVER_SOURCE = `
-const http = require('node:http');
-const { parentPort, workerData } = require('node:worker_threads');
-const body = Buffer.from(workerData.body);
-const server = http.createServer((req, res) => {
-  req.resume();
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
-parentPort.on('message', () => { server.closeAllConnections(); server.close(() => parentPort.close()); });
-`;
-
-async function startServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: { body: JSON.stringify(BODY) } });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      worker.postMessage('close');
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
+function startServer(): Promise<{ url: string; close(): Promise<void> }> {
+  return startWorkerHttpServer('return Buffer.from(workerData.body);', { body: JSON.stringify(BODY) });
 }
 
 type Request = () => Promise<unknown>;

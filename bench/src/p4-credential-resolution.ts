@@ -20,7 +20,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import {
   BlockEngine,
   InMemoryBlockRegistry,
@@ -38,6 +37,7 @@ import { AesGcmSecretCipher, KeyRing } from '@blockyard/secret-cipher';
 import { createKnexStorage } from '@blockyard/storage-knex';
 import { NodeOutboundHttp } from '@blockyard/http-outbound';
 import type { BenchSettings } from './settings.js';
+import { startWorkerHttpServer } from './worker-http-server.js';
 import { combine, measure, type Batch, type RoundedThroughput, type Throughput } from './timing.js';
 
 export const P4_TARGET = { maxAddedMicros: 50 } as const;
@@ -65,34 +65,8 @@ export interface P4Result {
   resolutionOnly: P4Variant;
 }
 
-/** Answers 200 `{ ok, authorized }` to every request; `authorized` says whether the key header was the bench secret. */
-const SERVER_SOURCE = `
-const http = require('node:http');
-const { parentPort, workerData } = require('node:worker_threads');
-const server = http.createServer((req, res) => {
-  req.resume();
-  const body = Buffer.from(JSON.stringify({ ok: true, authorized: req.headers['x-api-key'] === workerData.secret }));
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
-parentPort.on('message', () => { server.closeAllConnections(); server.close(() => parentPort.close()); });
-`;
-
-async function startServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: { secret: SECRET } });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      worker.postMessage('close');
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
+function startServer(): Promise<{ url: string; close(): Promise<void> }> {
+  return startWorkerHttpServer("return Buffer.from(JSON.stringify({ ok: true, authorized: req.headers['x-api-key'] === workerData.secret }));", { secret: SECRET });
 }
 
 const ioSchemas = {

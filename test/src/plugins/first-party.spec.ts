@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblem, runSelfTests, validatePlugin } from '@blockyard/plugin-loader';
 import { ROOT } from '../support/paths.js';
@@ -27,6 +27,9 @@ describe('first-party plugins, as `blockyard plugin validate` and `plugin test` 
       const report = await runSelfTests(dir);
       const failures = report.results.filter((r) => !r.ok).map((r) => `${r.blockId}: ${r.name}: ${r.reason}`);
       expect(failures, name).to.deep.equal([]);
+      const manifest = JSON.parse(readFileSync(join(dir, 'blockyard.plugin.json'), 'utf8')) as { blocks: Array<{ id: string; kind?: string; tests?: unknown[] }> };
+      const untested = manifest.blocks.filter((b) => b.kind !== 'trigger' && !(b.tests ?? []).length).map((b) => b.id);
+      expect(untested, `${name}: actions without a self-test`).to.deep.equal([]);
       expect(report.passed, `${name} has self-tests`).to.be.greaterThan(0);
     });
   }
