@@ -25,6 +25,7 @@ import { CredentialResolver } from './credential/credential-resolver.port.js';
 import { SystemCredentialResolver } from './credential/system-credential-resolver.js';
 import { UserCredentialResolver } from './credential/user-credential-resolver.js';
 import { CredentialRepository } from './credential/credential.repository.port.js';
+import { CredentialCache, InvalidatingCredentialRepository, type CredentialCacheOptions } from './credential/credential-cache.js';
 import { SecretCipher } from './credential/secret-cipher.port.js';
 import { CredentialService } from './use-cases/credential.service.js';
 import { ProviderOAuthService, type ProviderOAuthOptions } from './use-cases/provider-oauth.service.js';
@@ -32,6 +33,8 @@ import { OAuthStateRepository } from './credential/oauth-state.repository.port.j
 import { OutboundHttp } from './outbound/outbound-http.port.js';
 import { ProviderRegistry } from './provider/provider-registry.js';
 import type { ResolvedCredential } from './block/block.js';
+import { AgentRepository } from './agent/agent.repository.port.js';
+import { AgentService } from './use-cases/agent.service.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -45,6 +48,8 @@ export interface CoreModuleOptions {
   systemCredentials?: ReadonlyMap<string, ResolvedCredential>;
   /** Provider OAuth2: the server's OAuth clients, its callback URL, refresh timing. */
   oauth?: ProviderOAuthOptions;
+  /** How long credential rows read for runs are reused in this process (sealed). */
+  credentialCache?: CredentialCacheOptions;
   /** Session lifetime and login throttling. */
   sessions?: SessionServiceOptions;
 }
@@ -64,6 +69,12 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
     bind(ProviderRegistry).toConstantValue(new ProviderRegistry(options.providerBaseUrls));
     const systemCredentials = new SystemCredentialResolver(options.systemCredentials);
     bind(SystemCredentialResolver).toConstantValue(systemCredentials);
+    // Core's services write credentials through one wrapper that keeps the runs' cache honest.
+    const credentialCache = new CredentialCache(options.credentialCache);
+    bind(CredentialCache).toConstantValue(credentialCache);
+    let credentialRepository: CredentialRepository | undefined;
+    const credentialsOf = (ctx: { get<T>(id: symbol): T }): CredentialRepository =>
+      (credentialRepository ??= new InvalidatingCredentialRepository(ctx.get<CredentialRepository>(CredentialRepository), credentialCache));
     // Users' own credentials when storage and a cipher are bound; system credentials always.
     bind(CredentialResolver)
       .toDynamicValue((ctx) => {
@@ -71,14 +82,14 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
         const cipher = ctx.get<SecretCipher>(SecretCipher, { optional: true });
         if (!credentials || !cipher) return systemCredentials;
         const refresher = ctx.get<OAuthStateRepository>(OAuthStateRepository, { optional: true }) ? ctx.get(ProviderOAuthService) : undefined;
-        return new UserCredentialResolver({ credentials, cipher, fallback: systemCredentials, clock: ctx.get(Clock), refresher });
+        return new UserCredentialResolver({ credentials: credentialsOf(ctx), cipher, fallback: systemCredentials, clock: ctx.get(Clock), refresher, cache: credentialCache });
       })
       .inSingletonScope();
     bind(CredentialService)
       .toDynamicValue(
         (ctx) =>
           new CredentialService({
-            credentials: ctx.get<CredentialRepository>(CredentialRepository),
+            credentials: credentialsOf(ctx),
             cipher: ctx.get<SecretCipher>(SecretCipher),
             providers: ctx.get(ProviderRegistry),
             system: systemCredentials,
@@ -95,7 +106,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           new ProviderOAuthService({
             providers: ctx.get(ProviderRegistry),
             states: ctx.get<OAuthStateRepository>(OAuthStateRepository),
-            credentials: ctx.get<CredentialRepository>(CredentialRepository),
+            credentials: credentialsOf(ctx),
             cipher: ctx.get<SecretCipher>(SecretCipher),
             outbound: ctx.get<OutboundHttp>(OutboundHttp, { optional: true }) ?? null,
             clock: ctx.get(Clock),
@@ -112,6 +123,20 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             providers: ctx.get(ProviderRegistry),
             credentials: ctx.get<CredentialResolver>(CredentialResolver),
             outbound: ctx.get<OutboundHttp>(OutboundHttp, { optional: true }),
+          }),
+      )
+      .inSingletonScope();
+    // Agents: needs an AgentRepository; credentials named by nodes are checked when credential storage is bound.
+    bind(AgentService)
+      .toDynamicValue(
+        (ctx) =>
+          new AgentService({
+            agents: ctx.get<AgentRepository>(AgentRepository),
+            blocks: ctx.get(BlockRegistry),
+            credentials: ctx.get<CredentialRepository>(CredentialRepository, { optional: true }) ?? null,
+            systemCredentials: systemCredentials,
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
           }),
       )
       .inSingletonScope();

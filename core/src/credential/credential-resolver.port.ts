@@ -7,6 +7,17 @@ export interface CredentialResolver {
    * The credential for this run: the one named by `credentialId` (the caller's own), or the
    * provider's system credential. NotFoundError / PermissionError when there is none usable.
    */
-  resolve(request: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential>;
+  resolve(request: CredentialRequest): Promise<ResolvedCredential>;
+  /**
+   * The same checks as resolve() (owner, provider, kind, status, scopes), without decrypting or
+   * refreshing anything: whether a run accepted now could use this credential.
+   */
+  check(request: CredentialRequest): Promise<void>;
+}
+
+export interface CredentialRequest {
+  userId: string;
+  requirement: CredentialRequirement;
+  credentialId?: string;
 }
 export const CredentialResolver = Symbol.for('blockyard/CredentialResolver');

@@ -1,7 +1,6 @@
-import type { CredentialRequirement } from '@blockyard/contracts';
 import type { ResolvedCredential } from '../block/block.js';
 import { NotFoundError, PermissionError, ValidationError } from '../errors/domain.errors.js';
-import type { CredentialResolver } from './credential-resolver.port.js';
+import type { CredentialRequest, CredentialResolver } from './credential-resolver.port.js';
 
 /**
  * System credentials only: one per provider, from the server's configuration (a provider's
@@ -20,7 +19,11 @@ export class SystemCredentialResolver implements CredentialResolver {
     this.#credentials.set(provider, credential);
   }
 
-  async resolve({ requirement, credentialId }: { userId: string; requirement: CredentialRequirement; credentialId?: string }): Promise<ResolvedCredential> {
+  async check(request: CredentialRequest): Promise<void> {
+    await this.resolve(request);
+  }
+
+  async resolve({ requirement, credentialId }: CredentialRequest): Promise<ResolvedCredential> {
     if (credentialId) throw new NotFoundError(`credential ${credentialId} not found`);
     const credential = this.#credentials.get(requirement.provider);
     if (!credential) {

@@ -8,6 +8,7 @@ import type { CredentialRepository } from './credential.repository.port.js';
 import type { EncryptedSecret, SecretCipher } from './secret-cipher.port.js';
 import { SystemCredentialResolver } from './system-credential-resolver.js';
 import { UserCredentialResolver } from './user-credential-resolver.js';
+import { CredentialCache, InvalidatingCredentialRepository } from './credential-cache.js';
 
 /** A reversible stand-in for AES-GCM that still checks the key id and associated data. */
 class CipherMock implements SecretCipher {
@@ -140,6 +141,87 @@ describe('credential secrets', () => {
     it('refuses a secret sealed for another credential id (swapped rows)', () => {
       const a = credentialFixture({ id: 'cred-a' });
       expect(() => openCredentialSecret(cipher, { ...a, id: 'cred-b' })).to.throw(/credential cred-b cannot be decrypted/);
+    });
+  });
+
+  describe('check', () => {
+    it('makes the same checks as resolve without decrypting or refreshing', async () => {
+      const repo = new CredentialRepositoryMock();
+      await repo.create(credentialFixture({ kind: 'oauth2', fields: { access_token: 'at', refresh_token: 'rt', scopes: ['repo'] } }));
+      await repo.create(credentialFixture({ id: 'cred-2', scopes: [] }));
+      let refreshed = 0;
+      const resolver = new UserCredentialResolver({ credentials: repo, cipher: new CipherMock('k9', new Set()), fallback: new SystemCredentialResolver(), clock, refresher: { ensureFresh: async (c) => (refreshed++, c) } });
+      expect(await kindOf(resolver.check({ userId: 'alice', requirement, credentialId: 'cred-1' }))).to.equal('ok');
+      expect(refreshed).to.equal(0);
+      expect(await kindOf(resolver.check({ userId: 'bob', requirement, credentialId: 'cred-1' }))).to.equal('not_found: credential cred-1 not found');
+      expect(await kindOf(resolver.check({ userId: 'alice', requirement, credentialId: 'cred-2' }))).to.equal('forbidden: credential cred-2 lacks the scope(s) github:repo.write');
+    });
+  });
+
+  describe('with a credential cache', () => {
+    class CountingRepository extends CredentialRepositoryMock {
+      reads = 0;
+      override async get(id: string) {
+        this.reads++;
+        return super.get(id);
+      }
+    }
+    async function cachedResolver(ttlMs = 1000) {
+      const raw = new CountingRepository();
+      const cache = new CredentialCache({ ttlMs });
+      const repo = new InvalidatingCredentialRepository(raw, cache);
+      await repo.create(credentialFixture());
+      const testClock = new FakeClock('2026-06-01T00:00:00Z');
+      const resolver = new UserCredentialResolver({ credentials: repo, cipher, fallback: new SystemCredentialResolver(), clock: testClock, cache });
+      return { raw, repo, resolver, testClock };
+    }
+    const request = { userId: 'alice', requirement, credentialId: 'cred-1' };
+
+    it('reads a credential once for the check at acceptance and the run that follows', async () => {
+      const { raw, resolver } = await cachedResolver();
+      await resolver.check(request);
+      expect(await resolver.resolve(request)).to.deep.equal({ kind: 'api_key', api_key: 'ghp_secret' });
+      expect(raw.reads).to.equal(1);
+    });
+
+    it('reads storage again once the TTL has passed, and never when the cache is off', async () => {
+      const { raw, resolver, testClock } = await cachedResolver();
+      await resolver.resolve(request);
+      testClock.advance(1001);
+      await resolver.resolve(request);
+      expect(raw.reads).to.equal(2);
+      const off = await cachedResolver(0);
+      await off.resolver.resolve(request);
+      await off.resolver.resolve(request);
+      expect(off.raw.reads).to.equal(2);
+    });
+
+    it('sees a delete or an update made in this process at once', async () => {
+      const { repo, resolver } = await cachedResolver();
+      await resolver.resolve(request);
+      await repo.update(credentialFixture({ status: 'needs_reauth' }), clock.now());
+      expect(await kindOf(resolver.resolve(request))).to.match(/^forbidden: credential cred-1 is needs_reauth/);
+      await repo.delete('cred-1');
+      expect(await kindOf(resolver.resolve(request))).to.equal('not_found: credential cred-1 not found');
+    });
+
+    it('does not cache a row whose read raced a write', async () => {
+      const { raw, repo, resolver } = await cachedResolver();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const realGet = raw.get.bind(raw);
+      raw.get = async (id: string) => {
+        const row = await realGet(id);
+        await gate;
+        return row;
+      };
+      const racing = resolver.resolve(request);
+      await new Promise((r) => setImmediate(r));
+      await repo.delete('cred-1');
+      release();
+      await racing; // the read began before the delete and still sees the row
+      raw.get = realGet;
+      expect(await kindOf(resolver.resolve(request))).to.equal('not_found: credential cred-1 not found');
     });
   });
 });

@@ -37,7 +37,7 @@ export class ExecutionService {
     if (issues) throw new ValidationError(`invalid inputs for block ${blockId}: ${formatIssues(issues)}`, issues);
     if (block.definition.credentials) {
       // 404 for a credential that is not the caller's, 403 naming what does not fit.
-      await this.deps.credentials.resolve({ userId, requirement: block.definition.credentials, credentialId });
+      await this.deps.credentials.check({ userId, requirement: block.definition.credentials, credentialId });
       if (credentialId) Object.assign(blockInputs, { credentials: { id: credentialId } });
       inputs = blockInputs;
     }
