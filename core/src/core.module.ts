@@ -35,6 +35,9 @@ import { ProviderRegistry } from './provider/provider-registry.js';
 import type { ResolvedCredential } from './block/block.js';
 import { AgentRepository } from './agent/agent.repository.port.js';
 import { AgentService } from './use-cases/agent.service.js';
+import { AgentRunRepository } from './agent/agent-run.repository.port.js';
+import { AgentPlans } from './agent/agent-plans.js';
+import { AgentRunner, type AgentRunnerOptions } from './use-cases/agent-runner.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -50,6 +53,8 @@ export interface CoreModuleOptions {
   oauth?: ProviderOAuthOptions;
   /** How long credential rows read for runs are reused in this process (sealed). */
   credentialCache?: CredentialCacheOptions;
+  /** Agent executions: nodes run at once per execution, execution timeout. */
+  agents?: AgentRunnerOptions;
   /** Session lifetime and login throttling. */
   sessions?: SessionServiceOptions;
 }
@@ -140,6 +145,37 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           }),
       )
       .inSingletonScope();
+    // Agent executions, when storage binds agents and their runs.
+    let agentParts: { agents: AgentRepository; plans: AgentPlans; runs: AgentRunRepository; runner: AgentRunner } | null | undefined;
+    const agentsOf = (ctx: { get<T>(id: symbol | (abstract new (...args: never[]) => T), options?: { optional: true }): T | undefined }) => {
+      if (agentParts !== undefined) return agentParts ?? undefined;
+      const agents = ctx.get<AgentRepository>(AgentRepository, { optional: true });
+      const runs = ctx.get<AgentRunRepository>(AgentRunRepository, { optional: true });
+      if (!agents || !runs) {
+        agentParts = null;
+        return undefined;
+      }
+      const registry = ctx.get<BlockRegistry>(BlockRegistry)!;
+      const plans = new AgentPlans({ agents, registry });
+      const runner = new AgentRunner(
+        {
+          registry,
+          executions: ctx.get<ExecutionRepository>(ExecutionRepository)!,
+          runs,
+          plans,
+          queue: ctx.get<ExecutionQueue>(ExecutionQueue)!,
+          events: ctx.get<ExecutionEvents>(ExecutionEvents)!,
+          engine: ctx.get<BlockEngine>(BlockEngine)!,
+          runContexts: ctx.get<RunContextFactory>(RunContextFactory)!,
+          clock: ctx.get<Clock>(Clock)!,
+          ids: ctx.get<IdGenerator>(IdGenerator)!,
+          logger: ctx.get<Logger>(Logger)!,
+        },
+        options.agents,
+      );
+      agentParts = { agents, plans, runs, runner };
+      return agentParts;
+    };
     bind(PluginCatalog).toConstantValue(new PluginCatalog());
     bind(BlockCatalog)
       .toDynamicValue((ctx) => new BlockCatalog(ctx.get(BlockRegistry)))
@@ -155,6 +191,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             events: ctx.get(ExecutionEvents),
             clock: ctx.get(Clock),
             ids: ctx.get(IdGenerator),
+            agents: agentsOf(ctx),
           }),
       )
       .inSingletonScope();
@@ -170,6 +207,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             runContexts: ctx.get(RunContextFactory),
             clock: ctx.get(Clock),
             logger: ctx.get<Logger>(Logger),
+            agents: agentsOf(ctx)?.runner,
           }),
       )
       .inSingletonScope();

@@ -47,6 +47,8 @@ export * from './use-cases/provider-oauth.service.js';
 export * from './use-cases/credential.service.js';
 export * from './use-cases/credential-key-rotation.js';
 export * from './agent/agent.js';
+export * from './agent/agent-run.js';
+export * from './agent/agent-run.repository.port.js';
 export * from './agent/agent.repository.port.js';
 export * from './agent/agent-graph.validator.js';
 export * from './use-cases/agent.service.js';

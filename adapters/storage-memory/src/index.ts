@@ -6,3 +6,5 @@ export * from './in-memory-oauth-state.repository.js';
 export * from './storage-memory.module.js';
 export * from './in-memory-session.repository.js';
 export * from './in-memory-login-throttle.repository.js';
+export * from './in-memory-agent.repository.js';
+export * from './in-memory-agent-run.repository.js';

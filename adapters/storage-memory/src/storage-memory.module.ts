@@ -1,6 +1,8 @@
-import { OAuthStateRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, OAuthStateRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
+import { InMemoryAgentRepository } from './in-memory-agent.repository.js';
+import { InMemoryAgentRunRepository } from './in-memory-agent-run.repository.js';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
 import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
 import { InMemoryOAuthStateRepository } from './in-memory-oauth-state.repository.js';
@@ -19,5 +21,7 @@ export function memoryStorageModule(): ContainerModule {
     bind(OAuthStateRepository).toConstantValue(new InMemoryOAuthStateRepository());
     bind(SessionRepository).toConstantValue(new InMemorySessionRepository());
     bind(LoginThrottleRepository).toConstantValue(new InMemoryLoginThrottleRepository());
+    bind(AgentRepository).toConstantValue(new InMemoryAgentRepository());
+    bind(AgentRunRepository).toConstantValue(new InMemoryAgentRunRepository());
   });
 }

@@ -2,6 +2,8 @@ import { ApiKeyRepository, CredentialRepository, ExecutionRepository, UserReposi
 import { storageContract } from '@blockyard/core/testing';
 import { expect } from 'chai';
 import { Container } from 'inversify';
+import { InMemoryAgentRepository } from './in-memory-agent.repository.js';
+import { InMemoryAgentRunRepository } from './in-memory-agent-run.repository.js';
 import { InMemoryApiKeyRepository } from './in-memory-api-key.repository.js';
 import { InMemoryCredentialRepository } from './in-memory-credential.repository.js';
 import { InMemoryOAuthStateRepository } from './in-memory-oauth-state.repository.js';
@@ -19,6 +21,8 @@ storageContract('memory', async () => ({
   oauthStates: new InMemoryOAuthStateRepository(),
   sessions: new InMemorySessionRepository(),
   loginThrottle: new InMemoryLoginThrottleRepository(),
+  agents: new InMemoryAgentRepository(),
+  agentRuns: new InMemoryAgentRunRepository(),
   close: async () => {},
 }));
 

@@ -16,6 +16,8 @@ export interface RunOptions {
   credentials?: ResolvedCredential | null;
   /** Makes context.fetch, on first use, bound to the run's abort signal. */
   createFetch?: (signal: AbortSignal) => ContextFetch;
+  /** Told of each output value as it is produced (after validation), in order. */
+  onOutput?: (name: string, value: unknown) => void;
 }
 
 /** A block run in progress. */
@@ -113,6 +115,7 @@ class RunState implements BlockContext, BlockRun {
   #controller: AbortController | null = null;
   #fetch: ContextFetch | null = null;
   readonly #createFetch: RunOptions['createFetch'];
+  readonly #onOutput: RunOptions['onOutput'];
   #resolve!: (outcome: RunOutcome) => void;
   #settled = false;
 
@@ -127,6 +130,7 @@ class RunState implements BlockContext, BlockRun {
     this.logger = options.logger ?? noopLogger;
     this.credentials = options.credentials ?? null;
     this.#createFetch = options.createFetch;
+    this.#onOutput = options.onOutput;
     this.outcome = new Promise((resolve) => (this.#resolve = resolve));
   }
 
@@ -198,6 +202,7 @@ class RunState implements BlockContext, BlockRun {
     const list = this.outputs[name];
     if (list) list.push(value);
     else this.outputs[name] = [value];
+    this.#onOutput?.(name, value);
     return null;
   }
 }

@@ -3,6 +3,12 @@ import type { Execution } from './execution.js';
 /** What the queue carries: which execution to run. */
 export interface ExecutionJob {
   executionId: string;
+  /** For an agent execution: the node run to run (absent: start or resume the execution). */
+  nodeRunId?: string;
+  /** Identifies this job of a node run, so that a duplicate job does not run it twice. */
+  token?: string;
+  /** Set when re-enqueued after a restart of a queue that keeps nothing: lost node jobs are re-sent. */
+  recover?: boolean;
   /**
    * The execution as it was enqueued, so that a worker in the same process can skip reading
    * it back. Only a hint (storage's compare-and-set still decides); a queue that crosses

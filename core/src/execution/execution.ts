@@ -3,11 +3,14 @@ import { ConflictError } from '../errors/domain.errors.js';
 
 export type { ExecutionStatus };
 
-/** A run of a block, from the moment it is accepted until it ends. Immutable: changes make a new value. */
+/** A run of a block or an agent, from the moment it is accepted until it ends. Immutable: changes make a new value. */
 export interface Execution {
   readonly id: string;
   readonly userId: string;
+  /** The block it runs; '' for an agent execution. */
   readonly blockId: string;
+  /** The agent and version it runs; absent (or null) for a block execution. */
+  readonly agent?: ExecutionAgent | null;
   readonly status: ExecutionStatus;
   readonly inputs: Record<string, unknown>;
   /** Output name -> the values produced for it, in order. */
@@ -19,6 +22,11 @@ export interface Execution {
   readonly createdAt: Date;
   readonly startedAt: Date | null;
   readonly completedAt: Date | null;
+}
+
+export interface ExecutionAgent {
+  readonly id: string;
+  readonly version: number;
 }
 
 export const FINISHED_STATUSES: readonly ExecutionStatus[] = ['completed', 'failed', 'cancelled'];
@@ -45,11 +53,13 @@ export function newExecution(fields: {
   blockId: string;
   inputs: Record<string, unknown>;
   now: Date;
+  agent?: ExecutionAgent;
 }): Execution {
   return {
     id: fields.id,
     userId: fields.userId,
     blockId: fields.blockId,
+    ...(fields.agent ? { agent: fields.agent } : {}),
     status: 'queued',
     inputs: fields.inputs,
     outputs: {},

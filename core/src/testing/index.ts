@@ -4,3 +4,6 @@ export * from './expect-conflict.js';
 export * from './queue.contract.js';
 export * from './session-repository.contract.js';
 export * from './oauth-state-repository.contract.js';
+export * from './agent-repository.contract.js';
+export * from './agent-run-repository.contract.js';
+export * from './execution-events.contract.js';

@@ -1,4 +1,8 @@
+import type { AgentRepository } from '../agent/agent.repository.port.js';
 import type { ApiKeyRepository } from '../api-key/api-key.repository.port.js';
+import { agentRepositoryContract } from './agent-repository.contract.js';
+import type { AgentRunRepository } from '../agent/agent-run.repository.port.js';
+import { agentRunRepositoryContract } from './agent-run-repository.contract.js';
 import type { CredentialRepository } from '../credential/credential.repository.port.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import type { UserRepository } from '../user/user.repository.port.js';
@@ -21,6 +25,8 @@ export interface StorageFixture {
   oauthStates: OAuthStateRepository;
   sessions: SessionRepository;
   loginThrottle: LoginThrottleRepository;
+  agents: AgentRepository;
+  agentRuns: AgentRunRepository;
   close(): Promise<void>;
 }
 
@@ -54,5 +60,7 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     oauthStateRepositoryContract(() => current().oauthStates);
     sessionRepositoryContract(() => current().sessions);
     loginThrottleRepositoryContract(() => current().loginThrottle);
+    agentRepositoryContract(() => current().agents);
+    agentRunRepositoryContract(() => current().agentRuns);
   });
 }

@@ -2,7 +2,8 @@ import type { BlockRegistry } from '../block/block-registry.port.js';
 import type { BlockEngine } from '../engine/block-engine.js';
 import type { RunContextFactory } from '../engine/run-context-factory.js';
 import type { ExecutionEvents } from '../execution/execution-events.port.js';
-import type { DeadJob, ExecutionQueue } from '../execution/execution-queue.port.js';
+import type { DeadJob, ExecutionJob, ExecutionQueue } from '../execution/execution-queue.port.js';
+import type { AgentRunner } from './agent-runner.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
 import { DomainError } from '../errors/domain.errors.js';
@@ -19,6 +20,8 @@ export interface ExecutionRunnerDeps {
   runContexts: RunContextFactory;
   clock: Clock;
   logger: Logger;
+  /** Runs the jobs of agent executions; absent: agent executions fail. */
+  agents?: AgentRunner;
 }
 
 /** Use case runExecution (the worker's side) and the recovery of executions a restart left behind. */
@@ -26,7 +29,29 @@ export class ExecutionRunner {
   constructor(private readonly deps: ExecutionRunnerDeps) {}
 
   /**
-   * Runs one execution to its end. Safe to call again for the same execution (at-least-once
+   * Runs one job from the queue: a block execution to its end, or one step of an agent
+   * execution (its start, or one node run). `attempt` is the queue's delivery count.
+   */
+  async runJob(job: ExecutionJob, attempt = 1): Promise<void> {
+    const snapshot = attempt === 1 && !job.nodeRunId ? job.snapshot : undefined;
+    if (snapshot && !snapshot.agent) return this.runExecution(job.executionId, snapshot);
+    const execution = snapshot ?? (await this.deps.executions.get(job.executionId));
+    if (!execution) return;
+    if (!execution.agent) return this.runExecution(job.executionId, execution);
+    if (!this.deps.agents) {
+      if (!isFinished(execution.status)) {
+        const running = execution.status === 'queued' ? start(execution, this.deps.clock.now()) : execution;
+        if (running === execution || (await this.deps.executions.update(running, 'queued'))) {
+          await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: 'this worker cannot run agents (no agent storage)' });
+        }
+      }
+      return;
+    }
+    return this.deps.agents.runJob(execution, job);
+  }
+
+  /**
+   * Runs one block execution to its end. Safe to call again for the same execution (at-least-once
    * delivery): a finished execution is left alone, a `running` one (its worker died) restarts.
    * Throws only for infrastructure failures, so that the queue retries the job.
    */
@@ -78,6 +103,7 @@ export class ExecutionRunner {
   /** Marks the execution of a job that ran out of attempts as failed, naming why. */
   async onDeadJob(dead: DeadJob): Promise<void> {
     const { executions, clock } = this.deps;
+    if (dead.job.nodeRunId) return this.deps.agents?.onDeadJob(dead);
     let current = await executions.get(dead.job.executionId);
     if (!current || isFinished(current.status)) return;
     if (current.status === 'queued') {
@@ -97,7 +123,7 @@ export class ExecutionRunner {
     let count = 0;
     const pending = await executions.listByStatus(['queued', 'running'], 100_000);
     for (const execution of pending) {
-      await queue.enqueue({ executionId: execution.id });
+      await queue.enqueue({ executionId: execution.id, ...(execution.agent ? { recover: true } : {}) });
       count++;
     }
     return count;

@@ -8,6 +8,11 @@ import type { ExecutionRepository } from '../execution/execution.repository.port
 import { finish, isFinished, newExecution, type Execution } from '../execution/execution.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
+import type { AgentRepository } from '../agent/agent.repository.port.js';
+import type { AgentPlans } from '../agent/agent-plans.js';
+import type { AgentRunRepository } from '../agent/agent-run.repository.port.js';
+import type { NodeRun } from '../agent/agent-run.js';
+import type { AgentRunner } from './agent-runner.js';
 
 export interface ExecutionServiceDeps {
   registry: BlockRegistry;
@@ -18,6 +23,17 @@ export interface ExecutionServiceDeps {
   events: ExecutionEvents;
   clock: Clock;
   ids: IdGenerator;
+  /** Agent executions: present when agent storage is bound. */
+  agents?: { agents: AgentRepository; plans: AgentPlans; runs: AgentRunRepository; runner: AgentRunner };
+}
+
+/** What starts an agent execution besides its inputs. */
+export interface ExecuteAgentOptions {
+  waitMs?: number;
+  /** The version to run; default the latest. */
+  version?: number;
+  /** A webhook delivery: the trigger node it fires, with the payload as the trigger's input. */
+  trigger?: { nodeId: string; payload: Record<string, unknown> };
 }
 
 /** Use cases executeBlock, getExecution, cancelExecution (the caller's side of executions). */
@@ -43,6 +59,54 @@ export class ExecutionService {
     }
     const execution = newExecution({ id: ids.next(), userId, blockId, inputs, now: clock.now() });
     await executions.create(execution);
+    return this.#submit(userId, execution, options.waitMs);
+  }
+
+  /**
+   * Runs the caller's agent (its latest version unless told): validates the inputs against the
+   * agent's input schema and checks every credential its nodes use (404 / 403 as for blocks),
+   * stores the execution with its first node runs, then enqueues its start.
+   */
+  async executeAgent(userId: string, agentId: string, inputs: Record<string, unknown>, options: ExecuteAgentOptions = {}): Promise<Execution> {
+    const { executions, clock, ids, registry } = this.deps;
+    const agents = this.deps.agents;
+    if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
+    const agent = await agents.agents.get(agentId);
+    if (!agent || agent.userId !== userId) throw new NotFoundError(`agent ${agentId} not found`);
+    const version = options.version ?? agent.version;
+    if (!Number.isInteger(version) || version < 1 || version > agent.version) throw new NotFoundError(`agent ${agentId} has no version ${version}`);
+    const loaded = await agents.plans.get(agentId, version);
+    const values = structuredClone(inputs);
+    const issues = loaded.validateInputs(values);
+    if (issues) throw new ValidationError(`invalid inputs for agent ${agentId}: ${formatIssues(issues)}`, issues.map((i) => ({ ...i, path: `/inputs${i.path === '/' ? '' : i.path}` })));
+    for (const node of loaded.plan.graph.nodes) {
+      if (node.kind !== 'block') continue;
+      const requirement = registry.get(node.blockId)?.definition.credentials;
+      if (!requirement) continue;
+      try {
+        await this.deps.credentials.check({ userId, requirement, credentialId: node.credentials.credentials });
+      } catch (e) {
+        if (e instanceof Error) e.message = `node ${node.id}: ${e.message}`;
+        throw e;
+      }
+    }
+    const execution = newExecution({ id: ids.next(), userId, blockId: '', inputs: values, now: clock.now(), agent: { id: agentId, version } });
+    await agents.runner.prepare(execution, loaded, options.trigger);
+    await executions.create(execution);
+    return this.#submit(userId, execution, options.waitMs);
+  }
+
+  /** The node runs of the caller's agent execution, in the order they were created. */
+  async listNodeRuns(userId: string, executionId: string): Promise<NodeRun[]> {
+    const execution = await this.getExecution(userId, executionId);
+    if (!execution.agent || !this.deps.agents) return [];
+    return this.deps.agents.runs.listRuns(execution.id);
+  }
+
+  /** Enqueues a stored execution; with `waitMs`, waits up to that long for it to finish. */
+  async #submit(userId: string, execution: Execution, waitMs: number | undefined): Promise<Execution> {
+    const { queue } = this.deps;
+    const options = { waitMs };
     if (!options.waitMs || options.waitMs <= 0) {
       await queue.enqueue({ executionId: execution.id, snapshot: execution });
       return execution;

@@ -68,7 +68,7 @@ export class ExecutionWorker {
     }, Math.max(10, Math.floor(this.#visibilityTimeoutMs / 3)));
     heartbeat.unref?.();
     try {
-      await this.runner.runExecution(lease.job.executionId, lease.attempt === 1 ? lease.job.snapshot : undefined);
+      await this.runner.runJob(lease.job, lease.attempt);
       await this.queue.ack(lease);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
