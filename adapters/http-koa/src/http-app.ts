@@ -10,6 +10,7 @@ import { executionsRoutes } from './routes/executions.routes.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
 import { integrationsRoutes } from './routes/integrations.routes.js';
 import { apiKeysRoutes } from './routes/api-keys.routes.js';
+import { agentsRoutes } from './routes/agents.routes.js';
 import { loginRoutes, pageFormBodies } from './routes/login.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
@@ -38,10 +39,11 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   const api = new Router();
   api.use('/api/v1', apiKeyAuth(deps.apiKeys));
   blocksRoutes(api, deps, resolved);
-  executionsRoutes(api, deps);
+  executionsRoutes(api, deps, resolved);
   credentialsRoutes(api, deps);
   integrationsRoutes(open, api, deps);
   apiKeysRoutes(api, deps);
+  agentsRoutes(api, deps);
 
   for (const router of [open, api]) {
     app.use(router.routes());

@@ -1,5 +1,5 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { ProviderOAuthService } from '@blockyard/core';
+import type { AgentService, ProviderOAuthService } from '@blockyard/core';
 import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
@@ -16,6 +16,8 @@ export interface HttpDeps {
   logger: Logger;
   /** Browser sessions for /login and our other pages; the pages are left out without it. */
   sessions?: SessionService | null;
+  /** Agents (graphs of blocks); the /api/v1/agents routes answer 404 without them. */
+  agents?: AgentService | null;
 }
 
 export interface HttpOptions {

@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { OAuthStateRepository, ProviderOAuthService } from '@blockyard/core';
+import { AgentRepository, AgentService, OAuthStateRepository, ProviderOAuthService } from '@blockyard/core';
 import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher, SessionRepository, SessionService } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
@@ -26,6 +26,7 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             validators: new ContractValidators(),
             logger: ctx.get<Logger>(Logger),
             sessions: ctx.get(SessionRepository, { optional: true }) ? ctx.get(SessionService) : null,
+            agents: ctx.get(AgentRepository, { optional: true }) ? ctx.get(AgentService) : null,
           },
           options,
         ),

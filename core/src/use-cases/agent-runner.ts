@@ -13,7 +13,7 @@ import type { BlockNode } from '../agent/agent.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
 import type { Logger } from '../system/logger.port.js';
-import { splitCredentialInput } from './execution.service.js';
+import { splitCredentialInput } from '../credential/credential-input.js';
 
 export interface AgentRunnerOptions {
   /** Node runs of one execution handed to the queue at once. Default 16. */

@@ -7,7 +7,7 @@ import type { AgentRunner } from './agent-runner.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
 import { DomainError } from '../errors/domain.errors.js';
-import { splitCredentialInput } from './execution.service.js';
+import { splitCredentialInput } from '../credential/credential-input.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
 

@@ -1,4 +1,5 @@
 import { formatIssues } from '@blockyard/contracts';
+import { splitCredentialInput } from '../credential/credential-input.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import type { CredentialResolver } from '../credential/credential-resolver.port.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/domain.errors.js';
@@ -97,10 +98,20 @@ export class ExecutionService {
   }
 
   /** The node runs of the caller's agent execution, in the order they were created. */
-  async listNodeRuns(userId: string, executionId: string): Promise<NodeRun[]> {
+  async listNodeRuns(userId: string, executionId: string): Promise<Array<NodeRun & { blockId: string | null }>> {
     const execution = await this.getExecution(userId, executionId);
-    if (!execution.agent || !this.deps.agents) return [];
-    return this.deps.agents.runs.listRuns(execution.id);
+    return this.nodeRunsOf(execution);
+  }
+
+  /** The node runs of an agent execution (none for a block execution), each with its node's block. */
+  async nodeRunsOf(execution: Execution): Promise<Array<NodeRun & { blockId: string | null }>> {
+    const agents = this.deps.agents;
+    if (!execution.agent || !agents) return [];
+    const [runs, loaded] = await Promise.all([agents.runs.listRuns(execution.id), agents.plans.get(execution.agent.id, execution.agent.version)]);
+    return runs.map((run) => {
+      const node = loaded.plan.nodes.get(run.nodeId);
+      return { ...run, blockId: node?.kind === 'block' ? node.blockId : null };
+    });
   }
 
   /** Enqueues a stored execution; with `waitMs`, waits up to that long for it to finish. */
@@ -178,15 +189,4 @@ export class ExecutionService {
   }
 }
 
-/**
- * A block's credential input: `inputs.credentials` = `{ id }` (or the id itself) names one of
- * the caller's credentials. It is not one of the block's own inputs and is never handed to it.
- */
-export function splitCredentialInput(inputs: Record<string, unknown>): { credentialId: string | undefined; blockInputs: Record<string, unknown> } {
-  const { credentials, ...blockInputs } = inputs;
-  const id = typeof credentials === 'string' ? credentials : (credentials as { id?: unknown } | undefined)?.id;
-  if (credentials !== undefined && (typeof id !== 'string' || !id)) {
-    throw new ValidationError('inputs.credentials must name a credential: { "id": "..." }', [{ path: '/inputs/credentials', message: 'must be { id: string }' }]);
-  }
-  return { credentialId: id as string | undefined, blockInputs };
-}
+export { splitCredentialInput } from '../credential/credential-input.js';

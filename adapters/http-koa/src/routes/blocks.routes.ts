@@ -35,7 +35,8 @@ export function blocksRoutes(router: Router, deps: HttpDeps, options: Required<H
   });
 }
 
-function parseWait(raw: unknown, max: number): number {
+/** The `?wait=` seconds of an execute request: 0 when absent, a 422 when not a number up to `max`. */
+export function parseWait(raw: unknown, max: number): number {
   if (raw === undefined) return 0;
   const value = typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(value) || value > max) {

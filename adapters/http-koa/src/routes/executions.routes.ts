@@ -1,17 +1,19 @@
 import Router from '@koa/router';
-import { requireScope } from '@blockyard/core';
+import { isFinished, requireScope } from '@blockyard/core';
+import type { ExecuteAgentRequest } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
-import { send, toExecutionBody } from '../contract-io.js';
+import { readBody, send, toExecutionBody } from '../contract-io.js';
 import type { HttpDeps } from '../http-deps.js';
+import { parseWait } from './blocks.routes.js';
 
-export function executionsRoutes(router: Router, deps: HttpDeps): void {
+export function executionsRoutes(router: Router, deps: HttpDeps, options: { maxWaitSeconds: number }): void {
   const { executions, validators } = deps;
 
   router.get('/api/v1/executions/:id', async (ctx) => {
     const principal = principalOf(ctx);
     requireScope(principal, 'READ_RUN');
     const execution = await executions.getExecution(principal.userId, ctx.params.id!);
-    send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution));
+    send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution, await executions.nodeRunsOf(execution)));
   });
 
   router.post('/api/v1/executions/:id/cancel', async (ctx) => {
@@ -19,5 +21,17 @@ export function executionsRoutes(router: Router, deps: HttpDeps): void {
     requireScope(principal, 'WRITE_RUN');
     const execution = await executions.cancelExecution(principal.userId, ctx.params.id!);
     send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution));
+  });
+
+  /** Runs the caller's agent: 202 with the queued execution, or 200 with it finished within ?wait=. */
+  router.post('/api/v1/agents/:id/execute', async (ctx) => {
+    const principal = principalOf(ctx);
+    requireScope(principal, 'RUN_AGENT');
+    const waitSeconds = parseWait(ctx.query.wait, options.maxWaitSeconds);
+    const { inputs, version } = readBody<ExecuteAgentRequest>(ctx, validators, 'execute-agent-request.schema.json');
+    const execution = await executions.executeAgent(principal.userId, ctx.params.id!, inputs as Record<string, unknown>, { waitMs: waitSeconds * 1000, version });
+    if (isFinished(execution.status)) return send(ctx, validators, 200, 'execution.schema.json', toExecutionBody(execution, await executions.nodeRunsOf(execution)));
+    ctx.set('Location', `/api/v1/executions/${execution.id}`);
+    send(ctx, validators, 202, 'execute-block-accepted.schema.json', { execution_id: execution.id, status: execution.status });
   });
 }
