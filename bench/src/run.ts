@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch) then P4 (credential resolution), prints a summary and writes
+ * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch), P4 (credential resolution) then P5 (agent scheduling), prints a summary and writes
  * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
  * measured in this same run. Targets are informational: the exit code is 0 unless the bench
  * itself crashes. See bench/README.md.
@@ -46,6 +46,12 @@ log('');
 for (const line of p4Summary(p4)) log(line);
 log('');
 
-const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4 };
+const { runP5, p5Summary } = await import('./p5-agent-scheduling.js');
+const p5 = await runP5(settings, log);
+log('');
+for (const line of p5Summary(p5)) log(line);
+log('');
+
+const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4, p5 };
 const paths = await writeResults(results);
 log(`results written to ${paths.join(' and ')}`);

@@ -58,15 +58,13 @@ export interface AgentExecutionState {
   readonly active: number;
   /** Runs created (dispatched or in the backlog) so far: the next run's seq is this + 1. */
   readonly runs: number;
-  /** Agent output name -> the values that reached it, in order. */
-  readonly outputs: Readonly<Record<string, readonly unknown[]>>;
   readonly costUsd: number;
   /** When the execution times out (ms since epoch); null: no limit. */
   readonly deadline: number | null;
 }
 
 export function emptyState(deadline: number | null): AgentExecutionState {
-  return { version: 0, statics: {}, pending: {}, active: 0, runs: 0, outputs: {}, costUsd: 0, deadline };
+  return { version: 0, statics: {}, pending: {}, active: 0, runs: 0, costUsd: 0, deadline };
 }
 
 /** A node run the scheduler decided to create: its node and its inputs. */
@@ -121,7 +119,6 @@ export class AgentPlan {
 export class StateDraft {
   #statics: Record<string, Readonly<Record<string, unknown>>> | null = null;
   #pending: Record<string, readonly PendingRun[]> | null = null;
-  #outputs: Record<string, readonly unknown[]> | null = null;
   active: number;
   runs: number;
   costUsd: number;
@@ -152,11 +149,6 @@ export class StateDraft {
     else delete this.#pending[nodeId];
   }
 
-  addOutput(name: string, value: unknown): void {
-    this.#outputs ??= { ...this.base.outputs };
-    this.#outputs[name] = [...(this.#outputs[name] ?? []), value];
-  }
-
   /** The new state (version + 1). */
   finish(): AgentExecutionState {
     return {
@@ -165,7 +157,6 @@ export class StateDraft {
       pending: this.#pending ?? this.base.pending,
       active: this.active,
       runs: this.runs,
-      outputs: this.#outputs ?? this.base.outputs,
       costUsd: this.costUsd,
       deadline: this.base.deadline,
     };
@@ -174,7 +165,7 @@ export class StateDraft {
 
 /**
  * Passes one value a node produced on `output` along every link leaving it. An output node
- * records it as an agent output; a block node's input takes it into its oldest waiting run
+ * needs nothing (the agent's outputs are read off the runs at the end); a block node's input takes it into its oldest waiting run
  * that lacks that input, or a new run; a static link also keeps it for every later run and
  * fills every waiting run that lacks it. Runs whose linked inputs all have values become ready
  * (`draft.ready`).
@@ -182,10 +173,6 @@ export class StateDraft {
 export function deliver(plan: AgentPlan, draft: StateDraft, sourceNodeId: string, output: string, value: unknown): void {
   for (const link of plan.outgoing(sourceNodeId, output)) {
     const sink = plan.node(link.sinkNodeId);
-    if (sink.kind === 'output') {
-      draft.addOutput(sink.name, value);
-      continue;
-    }
     if (sink.kind !== 'block') continue;
     const waiting = draft.pending[sink.id] ?? [];
     let runs: PendingRun[];
@@ -236,4 +223,29 @@ export function initialRuns(
     }
   }
   return { inputValues };
+}
+
+/**
+ * The agent's outputs: output node name -> the values that reached it, read off the source runs
+ * in the order they were created (and each run's values in the order it produced them).
+ */
+export function agentOutputs(plan: AgentPlan, runs: readonly NodeRun[]): Record<string, unknown[]> {
+  const outputs: Record<string, unknown[]> = {};
+  const into = new Map<string, { output: string; name: string }[]>();
+  for (const link of plan.graph.links) {
+    const sink = plan.nodes.get(link.sinkNodeId);
+    if (sink?.kind !== 'output') continue;
+    outputs[sink.name] ??= [];
+    const list = into.get(link.sourceNodeId) ?? [];
+    list.push({ output: link.sourceOutput, name: sink.name });
+    into.set(link.sourceNodeId, list);
+  }
+  for (const run of [...runs].sort((a, b) => a.seq - b.seq)) {
+    for (const { output, name } of into.get(run.nodeId) ?? []) {
+      const values = run.outputs[output];
+      if (values) outputs[name]!.push(...values);
+    }
+  }
+  for (const name of Object.keys(outputs)) if (outputs[name]!.length === 0) delete outputs[name];
+  return outputs;
 }

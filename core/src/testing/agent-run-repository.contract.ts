@@ -37,7 +37,6 @@ function stateFixture(overrides: Partial<AgentExecutionState> = {}): AgentExecut
     pending: { join: [{ inputs: { a: 1 } }, { inputs: { b: [true] } }] },
     active: 2,
     runs: 3,
-    outputs: { result: ['one', { two: 2 }] },
     costUsd: 0.0125,
     ...overrides,
   };

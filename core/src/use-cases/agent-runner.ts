@@ -6,7 +6,7 @@ import type { ExecutionEvents } from '../execution/execution-events.port.js';
 import type { DeadJob, ExecutionJob, ExecutionQueue } from '../execution/execution-queue.port.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
-import { deliver, initialRuns, isNodeRunFinished, START, StateDraft, emptyState, type NodeRun, type ReadyRun, type AgentExecutionState } from '../agent/agent-run.js';
+import { agentOutputs, deliver, initialRuns, isNodeRunFinished, START, StateDraft, emptyState, type NodeRun, type ReadyRun, type AgentExecutionState } from '../agent/agent-run.js';
 import type { AgentRunRepository } from '../agent/agent-run.repository.port.js';
 import type { AgentPlans, LoadedPlan } from '../agent/agent-plans.js';
 import type { BlockNode } from '../agent/agent.js';
@@ -48,6 +48,11 @@ const COMMIT_ATTEMPTS = 1000;
  */
 export class AgentRunner {
   readonly maxConcurrentNodes: number;
+  /**
+   * Commits of one execution made by this process, one after the other: they would only
+   * collide on the state's version and retry. Other processes still meet at the compare-and-set.
+   */
+  readonly #commitTurns = new Map<string, Promise<unknown>>();
   readonly executionTimeoutMs: number;
 
   constructor(
@@ -229,7 +234,23 @@ export class AgentRunner {
   }
 
   /** Commits one produced value: the sinks' new runs, and how far the source has passed on. */
-  async #propagate(executionId: string, loaded: LoadedPlan, source: NodeRun, output: string, value: unknown, propagated: number): Promise<NodeRun> {
+  #propagate(executionId: string, loaded: LoadedPlan, source: NodeRun, output: string, value: unknown, propagated: number): Promise<NodeRun> {
+    return this.#inTurn(executionId, () => this.#propagateNow(executionId, loaded, source, output, value, propagated));
+  }
+
+  /** Runs `step` after the other commits of this execution in this process. */
+  #inTurn<T>(executionId: string, step: () => Promise<T>): Promise<T> {
+    const previous = this.#commitTurns.get(executionId) ?? Promise.resolve();
+    const next = previous.then(step, step);
+    const settled = next.catch(() => undefined);
+    this.#commitTurns.set(executionId, settled);
+    void settled.then(() => {
+      if (this.#commitTurns.get(executionId) === settled) this.#commitTurns.delete(executionId);
+    });
+    return next;
+  }
+
+  async #propagateNow(executionId: string, loaded: LoadedPlan, source: NodeRun, output: string, value: unknown, propagated: number): Promise<NodeRun> {
     const { runs, clock } = this.deps;
     const updated: NodeRun = { ...source, propagated, outputs: appendOutput(source.outputs, output, value) };
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
@@ -250,7 +271,7 @@ export class AgentRunner {
    * settles the execution: a failed node fails it, the last run to finish completes it.
    */
   async #conclude(execution: Execution, loaded: LoadedPlan, run: NodeRun, outcome: RunOutcome, executionError?: string): Promise<void> {
-    const { runs, clock } = this.deps;
+    const { clock } = this.deps;
     const now = clock.now();
     const done: NodeRun = {
       ...run,
@@ -261,6 +282,20 @@ export class AgentRunner {
       completedAt: now,
       startedAt: run.startedAt ?? now,
     };
+    const { state, placed } = await this.#inTurn(execution.id, () => this.#commitEnd(execution, run, done, outcome));
+    await this.#enqueue(placed);
+
+    if (outcome.status === 'failed') {
+      const node = loaded.plan.node(run.nodeId);
+      const what = node.kind === 'block' ? `node ${node.id} (${node.blockId})` : `node ${node.id}`;
+      await this.#finishExecution(execution, 'failed', state, executionError ?? `${what} failed: ${outcome.error}`, loaded);
+      return;
+    }
+    await this.#settle(execution, state);
+  }
+
+  async #commitEnd(execution: Execution, run: NodeRun, done: NodeRun, outcome: RunOutcome): Promise<{ state: AgentExecutionState; placed: NodeRun[] }> {
+    const { runs } = this.deps;
     let state: AgentExecutionState | undefined;
     let placed: NodeRun[] = [];
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS && !state; attempt++) {
@@ -280,15 +315,7 @@ export class AgentRunner {
       if (await runs.commit(execution.id, base.version, next, [done, ...placed])) state = next;
     }
     if (!state) throw new Error(`agent execution ${execution.id}: could not commit node ${run.nodeId}'s end (too much contention)`);
-    await this.#enqueue(placed);
-
-    if (outcome.status === 'failed') {
-      const node = loaded.plan.node(run.nodeId);
-      const what = node.kind === 'block' ? `node ${node.id} (${node.blockId})` : `node ${node.id}`;
-      await this.#finishExecution(execution, 'failed', state, executionError ?? `${what} failed: ${outcome.error}`);
-      return;
-    }
-    await this.#settle(execution, state);
+    return { state, placed };
   }
 
   /** Completes the execution when no node run is left; records the cost of one already ended. */
@@ -299,9 +326,10 @@ export class AgentRunner {
     await this.#finishExecution(execution, 'completed', state, null);
   }
 
-  async #finishExecution(execution: Execution, to: 'completed' | 'failed', state: AgentExecutionState | null, error: string | null): Promise<void> {
+  async #finishExecution(execution: Execution, to: 'completed' | 'failed', state: AgentExecutionState | null, error: string | null, plan?: LoadedPlan): Promise<void> {
     const { executions, events, clock } = this.deps;
-    const outputs = (state?.outputs ?? {}) as Record<string, unknown[]>;
+    const loaded = plan ?? (state ? await this.deps.plans.get(execution.agent!.id, execution.agent!.version) : null);
+    const outputs = loaded ? agentOutputs(loaded.plan, await this.deps.runs.listRuns(execution.id)) : {};
     const costUsd = state?.costUsd ?? execution.costUsd;
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = attempt === 0 && execution.status === 'running' ? execution : await executions.get(execution.id);
