@@ -38,6 +38,8 @@ import { AgentService } from './use-cases/agent.service.js';
 import { AgentRunRepository } from './agent/agent-run.repository.port.js';
 import { AgentPlans } from './agent/agent-plans.js';
 import { AgentRunner, type AgentRunnerOptions } from './use-cases/agent-runner.js';
+import { WebhookRepository } from './webhook/webhook.repository.port.js';
+import { AgentTriggerService } from './use-cases/agent-trigger.service.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -57,6 +59,8 @@ export interface CoreModuleOptions {
   agents?: AgentRunnerOptions;
   /** Session lifetime and login throttling. */
   sessions?: SessionServiceOptions;
+  /** Inbound webhooks: the public URL providers deliver to (`<publicUrl>/webhooks/...`), provider call time limit. */
+  webhooks?: { publicUrl?: string | null; providerTimeoutMs?: number };
 }
 
 /**
@@ -213,6 +217,26 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
       .inSingletonScope();
     bind(ExecutionWorker)
       .toDynamicValue((ctx) => new ExecutionWorker(ctx.get(ExecutionQueue), ctx.get(ExecutionRunner), ctx.get<Logger>(Logger), options.worker))
+      .inSingletonScope();
+    // Triggers and inbound webhooks: needs a WebhookRepository, agent storage and a cipher.
+    bind(AgentTriggerService)
+      .toDynamicValue(
+        (ctx) =>
+          new AgentTriggerService({
+            agents: ctx.get<AgentRepository>(AgentRepository),
+            webhooks: ctx.get<WebhookRepository>(WebhookRepository),
+            registry: ctx.get(BlockRegistry),
+            providers: ctx.get(ProviderRegistry),
+            cipher: ctx.get<SecretCipher>(SecretCipher),
+            runContexts: ctx.get(RunContextFactory),
+            executions: ctx.get(ExecutionService),
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
+            logger: ctx.get<Logger>(Logger),
+            publicUrl: options.webhooks?.publicUrl?.replace(/\/+$/, '') || null,
+            providerTimeoutMs: options.webhooks?.providerTimeoutMs,
+          }),
+      )
       .inSingletonScope();
     bind(ApiKeyService)
       .toDynamicValue((ctx) => new ApiKeyService({ apiKeys: ctx.get(ApiKeyRepository), users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))

@@ -52,3 +52,6 @@ export * from './agent/agent-run.repository.port.js';
 export * from './agent/agent.repository.port.js';
 export * from './agent/agent-graph.validator.js';
 export * from './use-cases/agent.service.js';
+export * from './webhook/webhook-registration.js';
+export * from './webhook/webhook.repository.port.js';
+export * from './use-cases/agent-trigger.service.js';

@@ -112,9 +112,12 @@ describe('credentials over HTTP (encrypted at rest, used by runs, never shown)',
     expect(((await call('GET', '/api/v1/credentials')).body as unknown[]).length).to.equal(before);
   });
 
-  it('deletes a credential (204, then 404), and refuses to delete the system one', async () => {
+  it('deletes a credential (200 saying so, nothing to revoke for an api_key; then 404), and refuses to delete the system one', async () => {
     const created = await createGithubCredential(['github:repo.read'], 'ghp_doomed_secret_789');
-    expect((await call('DELETE', `/api/v1/credentials/${created.body.id}`)).status).to.equal(204);
+    const deleted = await call('DELETE', `/api/v1/credentials/${created.body.id}`);
+    expect(deleted.status).to.equal(200);
+    expect(validators.validate('credential-deleted.schema.json', deleted.body).ok).to.equal(true);
+    expect(deleted.body).to.deep.equal({ id: created.body.id, deleted: true, revoked: null });
     expect((await call('DELETE', `/api/v1/credentials/${created.body.id}`)).status).to.equal(404);
     expect((await call('DELETE', '/api/v1/credentials/system:github')).status).to.equal(403);
   });

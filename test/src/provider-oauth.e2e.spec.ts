@@ -43,6 +43,8 @@ async function startNode(dataDir: string, provider: OAuthProviderStandIn): Promi
       BLOCKYARD_PUBLIC_URL: url,
       BLOCKYARD_OAUTH_STANDIN_CLIENT_ID: provider.clientId,
       BLOCKYARD_OAUTH_STANDIN_CLIENT_SECRET: provider.clientSecret,
+      BLOCKYARD_OAUTH_NOREVOKE_CLIENT_ID: provider.clientId,
+      BLOCKYARD_OAUTH_NOREVOKE_CLIENT_SECRET: provider.clientSecret,
     },
     dataDir,
   );
@@ -285,21 +287,43 @@ describe('provider OAuth2 (connect, callback, refresh, revoke) against a local p
   });
 
   describe('DELETE /api/v1/credentials/:id of an oauth2 credential', () => {
-    it('revokes the refresh token at the provider (RFC 7009), then deletes', async () => {
+    it('revokes the refresh token at the provider (RFC 7009), then deletes: 200 with revoked true', async () => {
       const { id } = await connect();
       const refreshToken = provider.issued.at(-1)!;
-      expect((await call('DELETE', `/api/v1/credentials/${id}`)).status).to.equal(204);
+      const res = await call('DELETE', `/api/v1/credentials/${id}`);
+      expect(res.status).to.equal(200);
+      expect(validators.validate('credential-deleted.schema.json', res.body).ok).to.equal(true);
+      expect(res.body).to.deep.equal({ id, deleted: true, revoked: true });
       expect(provider.calls.revoked).to.include(refreshToken);
       expect(await credentials()).to.deep.equal([]);
     });
 
-    it('deletes locally even when the revoke fails', async () => {
+    it('deletes locally even when the revoke fails, and says so: revoked false with a detail naming no secret', async () => {
       const { id } = await connect();
       provider.behaviour.failRevoke = true;
       const revokedBefore = provider.calls.revoked.length;
-      expect((await call('DELETE', `/api/v1/credentials/${id}`)).status).to.equal(204);
+      const res = await call('DELETE', `/api/v1/credentials/${id}`);
+      expect(res.status).to.equal(200);
+      expect(validators.validate('credential-deleted.schema.json', res.body).ok).to.equal(true);
+      expect(res.body).to.include({ id, deleted: true, revoked: false });
+      expect(res.body.detail).to.match(/standin revoke endpoint answered 503.*deleted here all the same/);
+      for (const secret of [...provider.issued, provider.clientSecret]) expect(res.body.detail).not.to.contain(secret);
       expect(provider.calls.revoked.length).to.equal(revokedBefore);
       expect(await credentials()).to.deep.equal([]);
+      expect((await call('DELETE', `/api/v1/credentials/${id}`)).status).to.equal(404);
+    });
+
+    it('a provider without a revoke endpoint: deleted, revoked null', async () => {
+      node.blockyard.container.get(ProviderRegistry).registerAll([{ ...standInProvider(provider.url, false), name: 'norevoke' }], 'oauth spec');
+      const body = (await call('GET', '/api/v1/integrations/norevoke/login')).body as { login_url: string };
+      const back = await provider.authorize(body.login_url);
+      const created = await call('GET', `${back.pathname}${back.search}`, {}, null);
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      const revokedBefore = provider.calls.revoked.length;
+      const res = await call('DELETE', `/api/v1/credentials/${created.body.id}`);
+      expect(res.status).to.equal(200);
+      expect(res.body).to.deep.equal({ id: created.body.id, deleted: true, revoked: null });
+      expect(provider.calls.revoked.length).to.equal(revokedBefore);
     });
   });
 

@@ -11,12 +11,13 @@ import { credentialsRoutes } from './routes/credentials.routes.js';
 import { integrationsRoutes } from './routes/integrations.routes.js';
 import { apiKeysRoutes } from './routes/api-keys.routes.js';
 import { agentsRoutes } from './routes/agents.routes.js';
+import { webhookIngress, webhooksRoutes } from './routes/webhooks.routes.js';
 import { loginRoutes, pageFormBodies } from './routes/login.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
 export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
-  const resolved: Required<HttpOptions> = { bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, maxWaitSeconds: options.maxWaitSeconds ?? 30, trustProxy: options.trustProxy ?? false };
+  const resolved: Required<HttpOptions> = { bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024, maxWaitSeconds: options.maxWaitSeconds ?? 30, trustProxy: options.trustProxy ?? false, webhookBodyLimitBytes: options.webhookBodyLimitBytes ?? 1024 * 1024 };
   // Only behind a configured proxy do X-Forwarded-Proto/-For count (ctx.secure, ctx.ip).
   const app = new Koa({ proxy: resolved.trustProxy });
   app.silent = true; // errors are logged by errorMapper, never printed by Koa
@@ -25,6 +26,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
   app.use(errorMapper(deps.logger));
+  // Inbound webhooks read their raw body themselves (signatures are over the exact bytes).
+  app.use(webhookIngress(deps, { bodyLimitBytes: resolved.webhookBodyLimitBytes }));
   app.use(pageFormBodies());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
 
@@ -44,6 +47,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   integrationsRoutes(open, api, deps);
   apiKeysRoutes(api, deps);
   agentsRoutes(api, deps);
+  webhooksRoutes(api, deps);
 
   for (const router of [open, api]) {
     app.use(router.routes());

@@ -1,5 +1,5 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { AgentService, ProviderOAuthService } from '@blockyard/core';
+import type { AgentService, AgentTriggerService, ProviderOAuthService } from '@blockyard/core';
 import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
@@ -18,6 +18,8 @@ export interface HttpDeps {
   sessions?: SessionService | null;
   /** Agents (graphs of blocks); the /api/v1/agents routes answer 404 without them. */
   agents?: AgentService | null;
+  /** Agent activation and inbound webhooks (/webhooks/...); those routes answer 404 without it. */
+  triggers?: AgentTriggerService | null;
 }
 
 export interface HttpOptions {
@@ -27,4 +29,6 @@ export interface HttpOptions {
   maxWaitSeconds?: number;
   /** Trust X-Forwarded-Proto/-For (for Secure cookies and the client IP) from a reverse proxy. Default false. */
   trustProxy?: boolean;
+  /** Largest inbound webhook delivery (POST /webhooks/...) accepted. Default 1 MiB. */
+  webhookBodyLimitBytes?: number;
 }

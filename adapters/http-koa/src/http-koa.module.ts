@@ -1,6 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { AgentRepository, AgentService, OAuthStateRepository, ProviderOAuthService } from '@blockyard/core';
+import { AgentRepository, AgentService, AgentTriggerService, OAuthStateRepository, ProviderOAuthService, WebhookRepository } from '@blockyard/core';
 import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher, SessionRepository, SessionService } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
@@ -27,6 +27,7 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             logger: ctx.get<Logger>(Logger),
             sessions: ctx.get(SessionRepository, { optional: true }) ? ctx.get(SessionService) : null,
             agents: ctx.get(AgentRepository, { optional: true }) ? ctx.get(AgentService) : null,
+            triggers: ctx.get(WebhookRepository, { optional: true }) && ctx.get(AgentRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(AgentTriggerService) : null,
           },
           options,
         ),

@@ -73,6 +73,17 @@ describe('loadPlugins', () => {
     expect(status!.error).to.contain('entry point ./missing.mjs does not exist');
   });
 
+  it('skips a plugin whose trigger listens to events its provider does not send, registering none of it', async () => {
+    const registry = new InMemoryBlockRegistry();
+    const trigger = { ...blockDef('fix.on_event'), kind: 'trigger', webhook: { events: ['created', 'exploded'] } };
+    const provider = { name: 'fix', display_name: 'Fix', auth: [], webhooks: { event_types: ['created'] } };
+    const entry = "export const handlers = { 'fix.one': async () => ({}), 'fix.on_event': async () => ({}) };\nexport const webhooks = { fix: { verify: () => true, events: () => [] } };\n";
+    const [status] = await loadPlugins([pluginFixture(manifestFixture({ providers: [provider], blocks: [blockDef('fix.one'), trigger] }), entry)], registry);
+    expect(status!.status).to.equal('failed');
+    expect(status!.error).to.equal('invalid trigger webhooks: /blocks/1/webhook/events/1: "exploded" is not a webhook event type of provider fix (it declares created)');
+    expect(registry.list()).to.have.length(0);
+  });
+
   it('reports a block id another plugin already provides', async () => {
     const registry = new InMemoryBlockRegistry();
     const statuses = await loadPlugins([pluginFixture(manifestFixture()), pluginFixture(manifestFixture({ name: 'second' }))], registry);

@@ -7,6 +7,7 @@ import { Container } from 'inversify';
 import type { Block, BlockHandler, BlockRegistry, Logger, ProviderRegistry, WebhookManager } from '@blockyard/core';
 import type { PluginStatus } from './plugin-status.js';
 import { AUTOHIVE_CONFIG, handlersOf, PluginFolderError, readPluginFolder, type PluginFolder } from './tooling/plugin-folder.js';
+import { triggerWebhookProblems } from './tooling/trigger-webhooks.js';
 
 export const MANIFEST_FILE = 'blockyard.plugin.json';
 
@@ -72,6 +73,8 @@ async function loadPlugin(spec: string, registry: BlockRegistry, validators: Con
   }
   const manifest = checked.value;
   const fail = (error: string) => failed(error, manifest.name, manifest.version);
+  const triggerProblems = triggerWebhookProblems(manifest, (name) => options.providers?.get(name)?.definition);
+  if (triggerProblems.length) return fail(`invalid trigger webhooks: ${triggerProblems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   for (const field of folder.unmapped) options.logger?.warn(`plugin ${manifest.name}: ${folder.file}${field.path || ''} not mapped: ${field.reason}`, { plugin: manifest.name });
 
   const entry = resolve(dir, manifest.entry);

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { GroupCommitter } from './group-commit.js';
+import { KnexAgentRepository } from './knex-agent.repository.js';
+import { KnexAgentRunRepository } from './knex-agent-run.repository.js';
 import { KnexApiKeyRepository } from './knex-api-key.repository.js';
 import { KnexCredentialRepository } from './knex-credential.repository.js';
 import { KnexOAuthStateRepository } from './knex-oauth-state.repository.js';
@@ -9,6 +11,7 @@ import { KnexExecutionRepository } from './knex-execution.repository.js';
 import { KnexUserRepository } from './knex-user.repository.js';
 import { KnexSessionRepository } from './knex-session.repository.js';
 import { KnexLoginThrottleRepository } from './knex-login-throttle.repository.js';
+import { KnexWebhookRepository } from './knex-webhook.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
 import { finalizeCachedStatements } from './sqlite-raw.js';
 import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
@@ -38,6 +41,9 @@ export interface KnexStorage {
   readonly sessions: KnexSessionRepository;
   readonly loginThrottle: KnexLoginThrottleRepository;
   readonly oauthStates: KnexOAuthStateRepository;
+  readonly agents: KnexAgentRepository;
+  readonly agentRuns: KnexAgentRunRepository;
+  readonly webhooks: KnexWebhookRepository;
   readonly knex: Knex;
   readonly dialect: SqlDialect;
   /** The group committer every write goes through, or null when writes commit one by one. */
@@ -79,6 +85,9 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     sessions: new KnexSessionRepository(reads, writes, codec),
     loginThrottle: new KnexLoginThrottleRepository(reads, writes, codec),
     oauthStates: new KnexOAuthStateRepository(reads, writes, codec),
+    agents: new KnexAgentRepository(reads, writes, codec),
+    agentRuns: new KnexAgentRunRepository(reads, writes, codec),
+    webhooks: new KnexWebhookRepository(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,

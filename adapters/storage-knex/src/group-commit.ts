@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { nativeSql, sqliteExec, sqliteRun, withSqliteConnection } from './sqlite-raw.js';
-import type { WriteRunner, WriteStatement } from './write-runner.js';
+import { countChanges, type WriteRunner, type WriteStatement } from './write-runner.js';
 
 interface QueuedWrite {
   execute: (trx: Knex.Transaction) => Promise<unknown>;
@@ -83,6 +83,20 @@ export class GroupCommitter implements WriteRunner {
       return this.enqueue(statement, true, native);
     }
     return this.atomicStatements ? this.enqueue(statement, true) : this.run(statement);
+  }
+
+  runCounted(build: (db: Knex) => WriteStatement): Promise<number> {
+    // Through knex it runs alone in its savepoint, so that SQLite's changes() counts it; on the
+    // driver path it is a statement like any other (the driver answers its changes).
+    const counted = (trx: Knex.Transaction) => trx.transaction((savepoint) => countChanges(savepoint, build(savepoint)));
+    if (!this.sqliteDriver) return this.enqueue(counted, false);
+    let native: { sql: string; bindings: readonly unknown[] };
+    try {
+      native = nativeSql(build(this.knex));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(counted, false, native);
   }
 
   async flush(): Promise<void> {

@@ -12,3 +12,6 @@ export * from './knex-oauth-state.repository.js';
 export * from './migrations/storage-migration.js';
 export * from './migrations/storage-migration-source.js';
 export type { SqlDialect } from './sql-dialect.js';
+export * from './knex-agent.repository.js';
+export * from './knex-agent-run.repository.js';
+export * from './knex-webhook.repository.js';

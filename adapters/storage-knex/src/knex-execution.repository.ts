@@ -8,7 +8,11 @@ import type { WriteRunner } from './write-runner.js';
 interface ExecutionRow {
   id: string;
   user_id: string;
+  /** '' for an agent execution. */
   block_id: string;
+  /** The agent an agent execution runs, and its version; null for a block execution. */
+  agent_id: string | null;
+  agent_version: number | null;
   status: ExecutionStatus;
   /** JSON object. */
   inputs: unknown;
@@ -22,7 +26,10 @@ interface ExecutionRow {
   completed_at: DbDate | null;
 }
 
-/** Executions in the `executions` table; `update` is a compare-and-set on `status`. */
+/**
+ * Executions in the `executions` table (an agent execution's agent in agent_id and
+ * agent_version); `update` is a compare-and-set on `status`.
+ */
 export class KnexExecutionRepository implements ExecutionRepository {
   constructor(
     /** Reads: on SQLite a separate pool, so reads never wait behind a committing write batch. */
@@ -66,6 +73,8 @@ export class KnexExecutionRepository implements ExecutionRepository {
       id: execution.id,
       user_id: execution.userId,
       block_id: execution.blockId,
+      agent_id: execution.agent?.id ?? null,
+      agent_version: execution.agent?.version ?? null,
       status: execution.status,
       inputs: codec.json(execution.inputs),
       outputs: codec.json(execution.outputs),
@@ -84,6 +93,7 @@ export class KnexExecutionRepository implements ExecutionRepository {
       id: row.id,
       userId: row.user_id,
       blockId: row.block_id,
+      ...(row.agent_id === null ? {} : { agent: { id: row.agent_id, version: Number(row.agent_version) } }),
       status: row.status,
       inputs: codec.readJson<Record<string, unknown>>(row.inputs),
       outputs: codec.readJson<Record<string, unknown[]>>(row.outputs),

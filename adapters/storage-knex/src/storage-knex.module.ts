@@ -1,4 +1,4 @@
-import { OAuthStateRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import type { KnexStorage } from './create-knex-storage.js';
@@ -13,5 +13,8 @@ export function knexStorageModule(storage: KnexStorage): ContainerModule {
     bind(SessionRepository).toConstantValue(storage.sessions);
     bind(LoginThrottleRepository).toConstantValue(storage.loginThrottle);
     bind(OAuthStateRepository).toConstantValue(storage.oauthStates);
+    bind(AgentRepository).toConstantValue(storage.agents);
+    bind(AgentRunRepository).toConstantValue(storage.agentRuns);
+    bind(WebhookRepository).toConstantValue(storage.webhooks);
   });
 }

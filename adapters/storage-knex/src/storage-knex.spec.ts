@@ -16,6 +16,9 @@ storageContract('knex sqlite', async () => {
     oauthStates: storage.oauthStates,
     sessions: storage.sessions,
     loginThrottle: storage.loginThrottle,
+    agents: storage.agents,
+    agentRuns: storage.agentRuns,
+    webhooks: storage.webhooks,
     async close() {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -29,7 +32,7 @@ describe('knex on PostgreSQL', () => {
   for (const groupCommit of [false, true]) {
     storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
       const storage = await openPostgresTestStorage({ groupCommit });
-      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, close: () => storage.drop() };
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, agents: storage.agents, agentRuns: storage.agentRuns, webhooks: storage.webhooks, close: () => storage.drop() };
     });
   }
 });

@@ -8,3 +8,4 @@ export * from './in-memory-session.repository.js';
 export * from './in-memory-login-throttle.repository.js';
 export * from './in-memory-agent.repository.js';
 export * from './in-memory-agent-run.repository.js';
+export * from './in-memory-webhook.repository.js';

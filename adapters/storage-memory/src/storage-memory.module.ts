@@ -1,4 +1,4 @@
-import { AgentRepository, AgentRunRepository, OAuthStateRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import { InMemoryAgentRepository } from './in-memory-agent.repository.js';
@@ -10,6 +10,7 @@ import { InMemoryExecutionRepository } from './in-memory-execution.repository.js
 import { InMemoryUserRepository } from './in-memory-user.repository.js';
 import { InMemorySessionRepository } from './in-memory-session.repository.js';
 import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
+import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
 
 /** Binds the storage ports to fresh in-memory repositories (one set per module instance). */
 export function memoryStorageModule(): ContainerModule {
@@ -23,5 +24,6 @@ export function memoryStorageModule(): ContainerModule {
     bind(LoginThrottleRepository).toConstantValue(new InMemoryLoginThrottleRepository());
     bind(AgentRepository).toConstantValue(new InMemoryAgentRepository());
     bind(AgentRunRepository).toConstantValue(new InMemoryAgentRunRepository());
+    bind(WebhookRepository).toConstantValue(new InMemoryWebhookRepository());
   });
 }

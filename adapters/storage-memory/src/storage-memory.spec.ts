@@ -12,6 +12,7 @@ import { InMemoryUserRepository } from './in-memory-user.repository.js';
 import { memoryStorageModule } from './storage-memory.module.js';
 import { InMemorySessionRepository } from './in-memory-session.repository.js';
 import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
+import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
 
 storageContract('memory', async () => ({
   users: new InMemoryUserRepository(),
@@ -23,6 +24,7 @@ storageContract('memory', async () => ({
   loginThrottle: new InMemoryLoginThrottleRepository(),
   agents: new InMemoryAgentRepository(),
   agentRuns: new InMemoryAgentRunRepository(),
+  webhooks: new InMemoryWebhookRepository(),
   close: async () => {},
 }));
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { API_KEY_SCOPES, ApiKeyService, BlockCatalog, BlockEngine, BlockRegistry, DomainError, generatePassword, UserService } from '@blockyard/core';
-import { ConfigError, composeBlockyard, PinoLogger, readConfig, runServerFromEnv, type ServerConfig } from '@blockyard/server';
+import { ConfigError, composeBlockyard, PinoLogger, readConfig, runServerFromEnv, SERVER_ROLES, type ServerConfig } from '@blockyard/server';
 import { registerPluginCommands } from './plugin-commands.js';
 import { Clock, CredentialKeyRotation, CredentialRepository, SecretCipher } from '@blockyard/core';
 
@@ -32,9 +32,14 @@ export function buildProgram(io: CliIO): Command {
 
   program
     .command('serve')
-    .description('run the HTTP API and the worker (same as npm start)')
-    .action(async () => {
-      await runServerFromEnv(io.env);
+    .description('run the HTTP API and the worker (same as npm start); with --role, one of them, sharing work through BLOCKYARD_QUEUE=bullmq')
+    .addOption(
+      new Option('--role <role>', 'what this process runs: all (API and worker), api (HTTP only) or worker (runs executions, no HTTP); default BLOCKYARD_ROLE, else all').choices([
+        ...SERVER_ROLES,
+      ]),
+    )
+    .action(async (opts: { role?: string }) => {
+      await runServerFromEnv(opts.role ? { ...io.env, BLOCKYARD_ROLE: opts.role } : io.env);
     });
 
   const keys = program.command('keys').description('manage API keys');

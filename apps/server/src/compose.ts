@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Container } from 'inversify';
 import { BlockRegistry, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
 import { memoryQueueModule } from '@blockyard/queue-memory';
+import { bullmqQueueModule } from '@blockyard/queue-bullmq';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
 import { httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
@@ -11,6 +12,7 @@ import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugi
 import { fileURLToPath } from 'node:url';
 import { trustProxyOf, type ServerConfig } from './config.js';
 import { oauthOptionsFromConfig } from './oauth-clients.js';
+import { webhookOptionsFromConfig } from './webhook-options.js';
 
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,11 +48,12 @@ export interface Blockyard {
 }
 
 /**
- * Composes core, the configured storage, the in-memory queue, the Koa app and the plugins.
+ * Composes core, the configured storage and queue, the Koa app and the plugins.
  * This is the composition root shared by the server and the CLI.
  */
 export async function composeBlockyard(config: ServerConfig, options: ComposeOptions = {}): Promise<Blockyard> {
   const logger = options.logger ?? silentLogger;
+  const webhooks = webhookOptionsFromConfig(config);
   const container = new Container();
 
   // Credential secrets are sealed with the configured keys, or a key generated into the data dir.
@@ -61,14 +64,43 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
   if (config.databaseUrl === 'memory:') {
     container.load(memoryStorageModule());
   } else {
-    const storage = await createKnexStorage({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir });
+    const storage = await createKnexStorage({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, ...(config.databaseSchema ? { schema: config.databaseSchema } : {}) });
     closeStorage = () => storage.close();
     container.load(knexStorageModule(storage));
   }
+  // The queue: in process memory, or BullMQ on Redis so that API and worker processes share the work.
+  let closeQueue = async () => {};
+  if (config.queue === 'bullmq') {
+    const bullmq = bullmqQueueModule({
+      redisUrl: config.redisUrl,
+      queueName: config.queueName,
+      maxAttempts: config.queueMaxAttempts,
+      // A lost lease is noticed between one and two check intervals after it ran out.
+      stalledCheckIntervalMs: Math.max(100, Math.floor(config.workerVisibilityTimeoutMs / 2)),
+      logger,
+    });
+    try {
+      await bullmq.ready();
+    } catch (e) {
+      await bullmq.close();
+      await closeStorage();
+      throw e;
+    }
+    container.load(bullmq);
+    closeQueue = () => bullmq.close();
+  } else {
+    container.load(memoryQueueModule({ maxAttempts: config.queueMaxAttempts }));
+  }
   container.load(
-    coreModule({ oauth: oauthOptionsFromConfig(config), ...options.core, logger, providerBaseUrls: config.providerBaseUrls, worker: { concurrency: config.workerConcurrency, ...options.core?.worker } }),
-    memoryQueueModule(),
-    httpKoaModule({ trustProxy: trustProxyOf(config.env) ?? false, ...options.http }),
+    coreModule({
+      oauth: oauthOptionsFromConfig(config),
+      webhooks: { publicUrl: webhooks.publicUrl },
+      ...options.core,
+      logger,
+      providerBaseUrls: config.providerBaseUrls,
+      worker: { concurrency: config.workerConcurrency, visibilityTimeoutMs: config.workerVisibilityTimeoutMs, ...options.core?.worker },
+    }),
+    httpKoaModule({ trustProxy: trustProxyOf(config.env) ?? false, webhookBodyLimitBytes: webhooks.bodyLimitBytes, ...options.http }),
     outboundHttpModule({ allowHosts: config.outboundAllowHosts }),
   );
 
@@ -92,6 +124,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     plugins,
     async close() {
       await container.get<ExecutionQueue>(ExecutionQueue).close();
+      await closeQueue();
       await closeStorage();
     },
   };

@@ -10,6 +10,12 @@ export const FIRST_PARTY_PLUGINS = [
 ] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+const QUEUES = ['memory', 'bullmq'] as const;
+/** Where executions wait for a worker: process memory, or BullMQ on Redis (shared by processes). */
+export type QueueKind = (typeof QUEUES)[number];
+export const SERVER_ROLES = ['all', 'api', 'worker'] as const;
+/** What this process runs: the HTTP API, the worker, or both. */
+export type ServerRole = (typeof SERVER_ROLES)[number];
 
 export interface ServerConfig {
   port: number;
@@ -17,6 +23,21 @@ export interface ServerConfig {
   dataDir: string;
   /** postgres://... for PostgreSQL, `memory:` for throwaway in-memory storage; unset for the SQLite file in dataDir. */
   databaseUrl: string | null;
+  /** PostgreSQL schema holding the tables (created if missing); null: the database's search_path. */
+  databaseSchema: string | null;
+  /** What this process runs (BLOCKYARD_ROLE or `serve --role`). api and worker need a shared queue. */
+  role: ServerRole;
+  queue: QueueKind;
+  /** BLOCKYARD_REDIS_URL, for the bullmq queue; may hold a password, so never logged. */
+  redisUrl: string;
+  /** BullMQ queue name: processes that share work use the same one on the same Redis. */
+  queueName: string;
+  /** Deliveries of an execution's job before it is given up (a worker crash or an infrastructure error each use one). */
+  queueMaxAttempts: number;
+  /** How long a worker's lease on a job lasts unless renewed; a crashed worker's executions are picked up after about this long. */
+  workerVisibilityTimeoutMs: number;
+  /** Role worker only: a port for GET /healthz; null for none. */
+  healthPort: number | null;
   plugins: string[];
   logLevel: LogLevel;
   /** Executions one worker runs at once. */
@@ -59,6 +80,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push('BLOCKYARD_DATABASE_URL must be a postgres:// URL or memory: (unset means the SQLite file in BLOCKYARD_DATA_DIR)');
   }
 
+  const databaseSchema = env.BLOCKYARD_DATABASE_SCHEMA?.trim() || null;
+  if (databaseSchema) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) problems.push(`BLOCKYARD_DATABASE_SCHEMA must be a lower-case SQL name: letters, digits and _ (got ${JSON.stringify(databaseSchema)})`);
+    else if (!databaseUrl || databaseUrl === 'memory:') problems.push('BLOCKYARD_DATABASE_SCHEMA applies to PostgreSQL only: set BLOCKYARD_DATABASE_URL to a postgres:// URL');
+  }
+
+  const role = (env.BLOCKYARD_ROLE?.trim().toLowerCase() || 'all') as ServerRole;
+  if (!SERVER_ROLES.includes(role)) problems.push(`BLOCKYARD_ROLE must be one of ${SERVER_ROLES.join(', ')} (got ${JSON.stringify(env.BLOCKYARD_ROLE)})`);
+  const queue = (env.BLOCKYARD_QUEUE?.trim().toLowerCase() || 'memory') as QueueKind;
+  if (!QUEUES.includes(queue)) problems.push(`BLOCKYARD_QUEUE must be one of ${QUEUES.join(', ')} (got ${JSON.stringify(env.BLOCKYARD_QUEUE)})`);
+  else if (queue === 'memory' && (role === 'api' || role === 'worker')) {
+    problems.push(`BLOCKYARD_ROLE=${role} needs a queue shared between processes: set BLOCKYARD_QUEUE=bullmq (the memory queue lives in one process, so its API and workers cannot be apart)`);
+  }
+  const redisUrl = env.BLOCKYARD_REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\/[^/?#]+(\/\d+)?\/?$/.test(redisUrl)) problems.push('BLOCKYARD_REDIS_URL must be redis://[user:password@]host[:port][/db] or rediss://...');
+  const queueName = env.BLOCKYARD_QUEUE_NAME?.trim() || 'executions';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(queueName)) problems.push(`BLOCKYARD_QUEUE_NAME must be letters, digits, '.', '_' or '-' (got ${JSON.stringify(queueName)})`);
+  const queueMaxAttempts = intVar(env, 'BLOCKYARD_QUEUE_MAX_ATTEMPTS', 5, 1, 100, problems);
+  const workerVisibilityTimeoutMs = intVar(env, 'BLOCKYARD_WORKER_VISIBILITY_TIMEOUT_MS', 30_000, 200, 3_600_000, problems);
+  const healthPortRaw = env.BLOCKYARD_HEALTH_PORT?.trim();
+  const healthPort = healthPortRaw ? intVar(env, 'BLOCKYARD_HEALTH_PORT', 0, 0, 65535, problems) : null;
+  if (healthPortRaw && role !== 'worker') problems.push('BLOCKYARD_HEALTH_PORT is for BLOCKYARD_ROLE=worker (the other roles answer GET /healthz on PORT)');
+
   const plugins =
     env.BLOCKYARD_PLUGINS === undefined
       ? [...FIRST_PARTY_PLUGINS]
@@ -82,7 +126,27 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   if (problems.length) throw new ConfigError(problems);
   const encryptionKeys = env.BLOCKYARD_ENCRYPTION_KEYS?.trim() || null;
-  return { port, host, dataDir, databaseUrl, plugins, logLevel, workerConcurrency, providerBaseUrls, outboundAllowHosts, encryptionKeys, env };
+  return {
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    databaseSchema,
+    role,
+    queue,
+    redisUrl,
+    queueName,
+    queueMaxAttempts,
+    workerVisibilityTimeoutMs,
+    healthPort,
+    plugins,
+    logLevel,
+    workerConcurrency,
+    providerBaseUrls,
+    outboundAllowHosts,
+    encryptionKeys,
+    env,
+  };
 }
 
 function list(raw: string | undefined): string[] {
@@ -108,12 +172,23 @@ export function describeDatabase(config: ServerConfig): string {
   if (config.databaseUrl) {
     try {
       const url = new URL(config.databaseUrl);
-      return `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
+      return `postgres ${url.hostname}:${url.port || 5432}${url.pathname}${config.databaseSchema ? ` schema ${config.databaseSchema}` : ''}`;
     } catch {
       return 'postgres';
     }
   }
   return `sqlite ${config.dataDir}/blockyard.sqlite`;
+}
+
+/** Which queue, and where, for log lines: never the password of a Redis URL. */
+export function describeQueue(config: ServerConfig): string {
+  if (config.queue === 'memory') return 'memory';
+  try {
+    const url = new URL(config.redisUrl);
+    return `bullmq ${url.hostname}:${url.port || 6379}${url.pathname.length > 1 ? url.pathname : ''} queue ${config.queueName}`;
+  } catch {
+    return `bullmq queue ${config.queueName}`;
+  }
 }
 
 /** BLOCKYARD_TRUST_PROXY: trust X-Forwarded-Proto/-For from a reverse proxy (default false); undefined when invalid. */

@@ -2,7 +2,10 @@ import { ConfigError, readConfig } from './config.js';
 import { PinoLogger } from './pino-logger.js';
 import { startServer } from './server.js';
 
-/** `npm start` / `blockyard serve`: runs the API and the worker until SIGINT or SIGTERM. */
+/**
+ * `npm start` / `blockyard serve`: runs what BLOCKYARD_ROLE says (the API and the worker by
+ * default) until SIGINT or SIGTERM. Bad configuration exits 2, a failed start 1.
+ */
 export async function runServerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config;
   try {

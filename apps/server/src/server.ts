@@ -1,13 +1,19 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ExecutionQueue, ExecutionRunner, ExecutionWorker, Logger, silentLogger } from '@blockyard/core';
 import { HttpApp } from '@blockyard/http-koa';
-import { describeDatabase, type ServerConfig } from './config.js';
+import { describeDatabase, describeQueue, type ServerConfig, type ServerRole } from './config.js';
 import { composeBlockyard, type Blockyard, type ComposeOptions } from './compose.js';
 
 export interface RunningServer {
+  /**
+   * The HTTP API's base URL. For role worker, which serves no API, the base URL of its
+   * health endpoint (BLOCKYARD_HEALTH_PORT), or '' when it has none.
+   */
   readonly url: string;
+  /** The port `url` is on; 0 when there is no listener. */
   readonly port: number;
+  readonly role: ServerRole;
   readonly blockyard: Blockyard;
   /** Stops accepting requests, lets runs in flight end (up to the grace period), closes storage. */
   close(): Promise<void>;
@@ -15,71 +21,104 @@ export interface RunningServer {
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** Starts the HTTP API and the worker in this process. */
+/**
+ * Starts what the configured role runs in this process: the HTTP API (`api`), the worker
+ * (`worker`), or both (`all`, the default). API and worker processes share the work through a
+ * queue that crosses processes (BLOCKYARD_QUEUE=bullmq).
+ */
 export async function startServer(config: ServerConfig, options: ComposeOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
+  const role = config.role ?? 'all';
+  const servesApi = role !== 'worker';
+  const runsWorker = role !== 'api';
   const blockyard = await composeBlockyard(config, { ...options, logger });
   const { container } = blockyard;
+  const queue = container.get<ExecutionQueue>(ExecutionQueue);
 
+  let server: Server | null = null;
   try {
-    if (!container.get<ExecutionQueue>(ExecutionQueue).durable) {
+    // A queue that keeps nothing across restarts loses the jobs of the last run: enqueue again
+    // what storage holds as queued or running. A durable queue still has them.
+    if (runsWorker && !queue.durable) {
       const recovered = await container.get(ExecutionRunner).recoverExecutions();
       if (recovered) logger.info('re-enqueued executions left queued or running by the last run', { count: recovered });
     }
-    const app = container.get<HttpApp>(HttpApp);
-    const handle = app.callback();
     // Requests in flight, so that shutdown lets them answer before storage closes.
     let inFlight = 0;
     let idle: (() => void) | null = null;
-    const server = createServer((req, res) => {
+    const track = (handle: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
       inFlight++;
       res.once('close', () => {
         if (--inFlight === 0) idle?.();
       });
-      void handle(req, res);
-    });
-    server.keepAliveTimeout = 65_000;
-    await listen(server, config.port, config.host);
-    const worker = container.get(ExecutionWorker);
-    worker.start();
-    const { port } = server.address() as AddressInfo;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info('blockyard listening', { url, database: describeDatabase(config), plugins: blockyard.plugins.filter((p) => p.status === 'loaded').map((p) => p.name) });
+      handle(req, res);
+    };
+    if (servesApi) {
+      const handle = container.get<HttpApp>(HttpApp).callback();
+      server = createServer(track((req, res) => void handle(req, res)));
+      server.keepAliveTimeout = 65_000;
+      await listen(server, config.port, config.host);
+    } else if (config.healthPort !== null && config.healthPort !== undefined) {
+      server = createServer(track(workerHealth));
+      await listen(server, config.healthPort, config.host, 'BLOCKYARD_HEALTH_PORT');
+    }
+    const worker = runsWorker ? container.get(ExecutionWorker) : null;
+    worker?.start();
+
+    const port = server ? (server.address() as AddressInfo).port : 0;
+    const url = server ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` : '';
+    const loaded = blockyard.plugins.filter((p) => p.status === 'loaded').map((p) => p.name);
+    if (servesApi) logger.info('blockyard listening', { url, role, database: describeDatabase(config), queue: describeQueue(config), plugins: loaded });
+    else logger.info('blockyard worker ready', { role, concurrency: config.workerConcurrency, health: url || null, database: describeDatabase(config), queue: describeQueue(config), plugins: loaded });
 
     let closing: Promise<void> | null = null;
     return {
       url,
       port,
+      role,
       blockyard,
       close() {
         closing ??= (async () => {
           const deadline = Date.now() + SHUTDOWN_GRACE_MS;
           const untilDeadline = () => new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
           // 1. Take no new requests; let those in flight answer (a ?wait= may need the worker).
-          const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-          server.closeIdleConnections();
+          const httpClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
+          server?.closeIdleConnections();
           if (inFlight > 0) await Promise.race([new Promise<void>((r) => (idle = r)), untilDeadline()]);
-          // 2. Take no new jobs; let runs in flight end (what is left is recovered on the next start).
-          await container.get<ExecutionQueue>(ExecutionQueue).close();
-          await Promise.race([worker.stop(), untilDeadline()]);
-          server.closeAllConnections();
+          // 2. Take no new jobs; let runs in flight end (a durable queue, or recovery on the next
+          //    start, gives what is left to a worker).
+          await queue.close();
+          if (worker) await Promise.race([worker.stop(), untilDeadline()]);
+          server?.closeAllConnections();
           await httpClosed;
           await blockyard.close();
-          logger.info('blockyard stopped');
+          logger.info('blockyard stopped', { role });
         })();
         return closing;
       },
     };
   } catch (e) {
+    server?.close();
     await blockyard.close().catch(() => undefined);
     throw e;
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+/** Role worker's GET /healthz: it is up and taking jobs. */
+function workerHealth(req: IncomingMessage, res: ServerResponse): void {
+  const answer = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  if (req.url !== '/healthz' && !req.url?.startsWith('/healthz?')) return answer(404, { detail: 'not found' });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, { detail: 'method not allowed' });
+  answer(200, { status: 'ok', role: 'worker' });
+}
+
+function listen(server: Server, port: number, host: string, variable = 'PORT'): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
-      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use (set PORT)` : `cannot listen on ${host}:${port}: ${e.message}`));
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use (set ${variable})` : `cannot listen on ${host}:${port}: ${e.message}`));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

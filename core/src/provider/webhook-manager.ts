@@ -24,6 +24,12 @@ export interface WebhookManager {
   verify(delivery: WebhookDelivery, secret: string): boolean;
   /** The events in a verified delivery. */
   events(delivery: WebhookDelivery): WebhookEvent[];
+  /**
+   * For a verified delivery by which the provider only checks the endpoint (GitHub's `ping`,
+   * Slack's `url_verification`): the answer it expects (status default 200). It starts nothing.
+   * Null for other deliveries.
+   */
+  handshake?(delivery: WebhookDelivery): { status?: number; body: unknown } | null;
   /** Registers a webhook at the provider (auto mode); returns its id there. */
   register?(context: { fetch: ContextFetch; url: string; secret: string; events: string[]; config: Record<string, unknown> }): Promise<{ externalId: string }>;
   /** Removes a webhook registered by `register`. */

@@ -47,6 +47,18 @@ export function executionRepositoryContract(executions: () => ExecutionRepositor
         expect(stored?.costUsd).to.equal(0.000123);
       });
 
+      it('round-trips an agent execution: its agent and version, blockId empty', async () => {
+        const execution = executionFixture({ blockId: '', agent: { id: 'agent-ünï ✓', version: 7 }, inputs: richInputs() });
+        await executions().create(execution);
+        expect(await executions().get(execution.id)).to.deep.equal(execution);
+        const running: Execution = { ...execution, status: 'running', attempts: 1, startedAt: fixedDate(10) };
+        expect(await executions().update(running, 'queued')).to.equal(true);
+        const [listed] = await executions().listByStatus(['running'], 10);
+        expect(listed).to.deep.equal(running);
+        expect(listed?.agent).to.deep.equal({ id: 'agent-ünï ✓', version: 7 });
+        expect(listed?.blockId).to.equal('');
+      });
+
       it('answers null for an unknown id', async () => {
         expect(await executions().get('no-such-execution')).to.equal(null);
       });

@@ -7,3 +7,4 @@ export * from './oauth-state-repository.contract.js';
 export * from './agent-repository.contract.js';
 export * from './agent-run-repository.contract.js';
 export * from './execution-events.contract.js';
+export * from './webhook-repository.contract.js';

@@ -3,7 +3,21 @@ import type { DeadJob, ExecutionQueue, LeasedJob } from '../execution/execution-
 
 export interface QueueFixture {
   queue: ExecutionQueue;
+  /** Closes the queue and any peer, and removes what the queue left behind. */
   close(): Promise<void>;
+  /**
+   * Another handle on the same queue, as another process would open it (same options). Only
+   * for queues shared between processes: see `QueueContractOptions.crossProcess`.
+   */
+  openPeer?(): Promise<ExecutionQueue>;
+}
+
+export interface QueueContractOptions {
+  /**
+   * The queue is shared between processes (`durable`, `openPeer` given): also runs the
+   * cross-process part of the contract.
+   */
+  crossProcess?: boolean;
 }
 
 export interface QueueFixtureOptions {
@@ -20,7 +34,7 @@ const VT = 10_000;
  * The behaviour every ExecutionQueue adapter must have. `open` gives a fresh, empty queue
  * configured with the options.
  */
-export function queueContract(name: string, open: (options: QueueFixtureOptions) => Promise<QueueFixture>): void {
+export function queueContract(name: string, open: (options: QueueFixtureOptions) => Promise<QueueFixture>, contractOptions: QueueContractOptions = {}): void {
   describe(`ExecutionQueue contract: ${name}`, function () {
     this.timeout(20_000);
     let fixture: QueueFixture;
@@ -132,6 +146,26 @@ export function queueContract(name: string, open: (options: QueueFixtureOptions)
         expect(third?.attempt).to.equal(3);
         await queue.ack(third!);
       });
+
+      it('does not let a lost lease fail the job away from its new holder', async () => {
+        await openWith({ backoffMs: 50 });
+        await queue.enqueue({ executionId: 'y' });
+        const stale = await queue.lease({ visibilityTimeoutMs: 150, waitMs: 1000 });
+        const fresh = await queue.lease({ visibilityTimeoutMs: VT, waitMs: 5000 });
+        expect(fresh?.attempt).to.equal(2);
+        expect(await queue.fail(stale!, 'too late')).to.equal('retrying');
+        await queue.ack(fresh!);
+        // neither a retry nor a second copy of the job comes back
+        expect(await queue.lease({ visibilityTimeoutMs: VT, waitMs: 400 })).to.equal(null);
+      });
+
+      it('answers false when extending a lease already acked', async () => {
+        await openWith();
+        await queue.enqueue({ executionId: 'done' });
+        const lease = await queue.lease({ visibilityTimeoutMs: VT, waitMs: 1000 });
+        await queue.ack(lease!);
+        expect(await queue.extend(lease!, VT)).to.equal(false);
+      });
     });
 
     describe('fail, retry and dead jobs', () => {
@@ -172,6 +206,21 @@ export function queueContract(name: string, open: (options: QueueFixtureOptions)
         await queue.lease({ visibilityTimeoutMs: 150, waitMs: 1000 });
         for (let i = 0; i < 100 && dead.length === 0; i++) await sleep(50);
         expect(dead.map((d) => d.job.executionId)).to.deep.equal(['abandoned']);
+        expect(dead[0]!.attempts).to.equal(1);
+        expect(await queue.lease({ visibilityTimeoutMs: VT, waitMs: 300 })).to.equal(null);
+      });
+
+      it('counts lost leases and failures together against maxAttempts', async () => {
+        await openWith({ maxAttempts: 2, backoffMs: 50 });
+        const dead: DeadJob[] = [];
+        queue.onDead((d) => dead.push(d));
+        await queue.enqueue({ executionId: 'mixed' });
+        await queue.lease({ visibilityTimeoutMs: 150, waitMs: 1000 }); // lost
+        const second = await queue.lease({ visibilityTimeoutMs: VT, waitMs: 5000 });
+        expect(second?.attempt).to.equal(2);
+        expect(await queue.fail(second!, 'second try failed')).to.equal('dead');
+        for (let i = 0; i < 20 && dead.length === 0; i++) await sleep(50);
+        expect(dead.map((d) => [d.job.executionId, d.attempts])).to.deep.equal([['mixed', 2]]);
       });
     });
 
@@ -186,6 +235,107 @@ export function queueContract(name: string, open: (options: QueueFixtureOptions)
         expect(queue.closed).to.equal(true);
         expect(await queue.lease({ visibilityTimeoutMs: VT, waitMs: 1000 })).to.equal(null);
       });
+
+      it('still takes the ack of a job leased before close', async () => {
+        await openWith();
+        await queue.enqueue({ executionId: 'in-flight' });
+        const lease = await queue.lease({ visibilityTimeoutMs: VT, waitMs: 1000 });
+        await queue.close();
+        await queue.ack(lease!);
+        // nothing was lost: the job is not handed out again to a handle opened later
+        if (fixture.openPeer) {
+          const peer = await fixture.openPeer();
+          expect(await peer.lease({ visibilityTimeoutMs: VT, waitMs: 300 })).to.equal(null);
+        }
+      });
+    });
+
+    if (contractOptions.crossProcess) crossProcessContract(() => fixture, openWith);
+  });
+}
+
+/** Two handles on one queue, as two processes: they share the jobs, the leases and the dead. */
+function crossProcessContract(current: () => QueueFixture, openWith: (options?: Partial<QueueFixtureOptions>) => Promise<void>): void {
+  describe('across processes', () => {
+    const peerOf = async () => {
+      const fixture = current();
+      if (!fixture.openPeer) throw new Error('a crossProcess queue fixture must give openPeer()');
+      return fixture.openPeer();
+    };
+
+    it('is durable', async () => {
+      await openWith();
+      expect(current().queue.durable).to.equal(true);
+    });
+
+    it('hands a job enqueued by one process to a consumer in another', async () => {
+      await openWith();
+      const peer = await peerOf();
+      const pending = peer.lease({ visibilityTimeoutMs: VT, waitMs: 5000 });
+      await current().queue.enqueue({ executionId: 'shared' });
+      const lease = await pending;
+      expect(lease?.job.executionId).to.equal('shared');
+      expect(lease?.attempt).to.equal(1);
+      await peer.ack(lease!);
+      expect(await current().queue.lease({ visibilityTimeoutMs: VT, waitMs: 200 })).to.equal(null);
+    });
+
+    it('never hands one job to consumers in two processes at once', async () => {
+      await openWith();
+      const peer = await peerOf();
+      const n = 40;
+      for (let i = 0; i < n; i++) await current().queue.enqueue({ executionId: `p${i}` });
+      const leases = await Promise.all(Array.from({ length: n + 6 }, (_, i) => (i % 2 ? peer : current().queue).lease({ visibilityTimeoutMs: VT, waitMs: 500 })));
+      const taken = leases.filter((l): l is LeasedJob => l !== null);
+      expect(taken.map((l) => l.job.executionId).sort()).to.deep.equal(Array.from({ length: n }, (_, i) => `p${i}`).sort());
+    });
+
+    it('gives the job of a process that stopped (lease run out) to another, with the next attempt', async () => {
+      await openWith();
+      const crashed = await peerOf();
+      await current().queue.enqueue({ executionId: 'orphan' });
+      const first = await crashed.lease({ visibilityTimeoutMs: 200, waitMs: 1000 });
+      expect(first?.attempt).to.equal(1);
+      await crashed.close(); // it never acks nor extends again
+      const second = await current().queue.lease({ visibilityTimeoutMs: VT, waitMs: 5000 });
+      expect(second?.job.executionId).to.equal('orphan');
+      expect(second?.attempt).to.equal(2);
+      await current().queue.ack(second!);
+    });
+
+    it('declares dead, in a live process and only once, a job whose last holder stopped', async () => {
+      await openWith({ maxAttempts: 2, backoffMs: 50 });
+      const here: DeadJob[] = [];
+      current().queue.onDead((d) => here.push(d));
+      const crashed = await peerOf();
+      const there: DeadJob[] = [];
+      crashed.onDead((d) => there.push(d));
+      await current().queue.enqueue({ executionId: 'crashes-its-worker' });
+      const first = await crashed.lease({ visibilityTimeoutMs: 150, waitMs: 1000 });
+      expect(await crashed.fail(first!, 'worker error')).to.equal('retrying');
+      const second = await crashed.lease({ visibilityTimeoutMs: 150, waitMs: 5000 });
+      expect(second?.attempt).to.equal(2);
+      await crashed.close(); // the process died holding the last attempt
+      for (let i = 0; i < 100 && here.length === 0; i++) await sleep(50);
+      expect(here.map((d) => [d.job.executionId, d.attempts])).to.deep.equal([['crashes-its-worker', 2]]);
+      expect(there).to.deep.equal([]);
+      expect(await current().queue.lease({ visibilityTimeoutMs: VT, waitMs: 300 })).to.equal(null);
+    });
+
+    it('declares a dead job once although several live processes watch', async () => {
+      await openWith({ maxAttempts: 1 });
+      const peers = [current().queue, await peerOf(), await peerOf()];
+      const dead: string[] = [];
+      peers.forEach((q, i) => q.onDead((d) => dead.push(`${i}:${d.job.executionId}`)));
+      await current().queue.enqueue({ executionId: 'watched' });
+      const crashed = await peerOf();
+      await crashed.lease({ visibilityTimeoutMs: 150, waitMs: 1000 });
+      await crashed.close();
+      for (let i = 0; i < 100 && dead.length === 0; i++) await sleep(50);
+      // let any duplicate arrive before counting
+      await sleep(500);
+      expect(dead).to.have.length(1);
+      expect(dead[0]).to.match(/:watched$/);
     });
   });
 }

@@ -81,31 +81,74 @@ export function sessionRepositoryContract(sessions: () => SessionRepository): vo
 /** The behaviour every LoginThrottleRepository adapter shares. */
 export function loginThrottleRepositoryContract(throttle: () => LoginThrottleRepository): void {
   describe('LoginThrottleRepository', () => {
-    it('answers the failures after `since`, oldest first, per key', async () => {
+    const policy = { limit: 5, windowMs: 60_000 };
+
+    it('allows `limit` attempts per window, counting refused ones too, and says when the window ends', async () => {
       const key = `account:${uniqueSuffix()}@example.org`;
-      for (const offset of [3000, 1000, 2000, 4000]) await throttle().recordFailure(key, fixedDate(offset));
-      await throttle().recordFailure('ip:127.0.0.1', fixedDate(3500));
-      const since = await throttle().failuresSince(key, fixedDate(1500));
-      expect(since.map((d) => d.getTime())).to.deep.equal([2000, 3000, 4000].map((o) => fixedDate(o).getTime()));
-      expect(since[0]).to.be.instanceOf(Date);
-      expect(await throttle().failuresSince('ip:unknown', fixedDate(0))).to.deep.equal([]);
+      const verdicts = [];
+      for (let i = 0; i < 7; i++) verdicts.push(await throttle().attempt(key, fixedDate(i * 1000), policy));
+      expect(verdicts.map((v) => v.allowed)).to.deep.equal([true, true, true, true, true, false, false]);
+      expect(verdicts.map((v) => v.attempts)).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
+      for (const v of verdicts) expect(v.windowEndsAt.getTime()).to.equal(fixedDate(60_000).getTime());
+      expect(verdicts[0]!.windowEndsAt).to.be.instanceOf(Date);
     });
 
-    it('counts concurrent failures of one key', async () => {
-      const key = 'ip:10.0.0.1';
-      await Promise.all(Array.from({ length: 20 }, (_, i) => throttle().recordFailure(key, fixedDate(i))));
-      expect(await throttle().failuresSince(key, fixedDate(-1))).to.have.length(20);
+    it('50 concurrent attempts of one key at a limit of 5: exactly 5 allowed, every count distinct', async () => {
+      const key = `ip:${uniqueSuffix()}`;
+      const verdicts = await Promise.all(Array.from({ length: 50 }, () => throttle().attempt(key, fixedDate(), policy)));
+      expect(verdicts.filter((v) => v.allowed)).to.have.length(5);
+      expect(verdicts.map((v) => v.attempts).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
     });
 
-    it('clear forgets one key; prune forgets old failures of every key', async () => {
-      await throttle().recordFailure('a', fixedDate(1000));
-      await throttle().recordFailure('a', fixedDate(3000));
-      await throttle().recordFailure('b', fixedDate(1000));
-      await throttle().recordFailure('b', fixedDate(3000));
-      await throttle().clear('a');
-      expect(await throttle().failuresSince('a', fixedDate(0))).to.deep.equal([]);
-      expect(await throttle().prune(fixedDate(2000))).to.equal(1);
-      expect((await throttle().failuresSince('b', fixedDate(0))).map((d) => d.getTime())).to.deep.equal([fixedDate(3000).getTime()]);
+    it('concurrent attempts of different keys do not count against each other', async () => {
+      const keys = Array.from({ length: 10 }, () => `ip:${uniqueSuffix()}`);
+      const verdicts = await Promise.all(keys.flatMap((key) => Array.from({ length: 3 }, () => throttle().attempt(key, fixedDate(), policy))));
+      expect(verdicts.every((v) => v.allowed)).to.equal(true);
+      expect(Math.max(...verdicts.map((v) => v.attempts))).to.equal(3);
+    });
+
+    it('opens a new window once the last one has passed', async () => {
+      const key = `account:${uniqueSuffix()}`;
+      for (let i = 0; i < 6; i++) await throttle().attempt(key, fixedDate(), policy);
+      expect((await throttle().attempt(key, fixedDate(59_999), policy)).allowed).to.equal(false);
+      const fresh = await throttle().attempt(key, fixedDate(60_000), policy);
+      expect(fresh).to.deep.equal({ allowed: true, attempts: 1, windowEndsAt: fixedDate(120_000) });
+    });
+
+    it('release gives one allowed attempt back (refused ones do not count), never going below 0', async () => {
+      const key = `ip:${uniqueSuffix()}`;
+      for (let i = 0; i < 8; i++) await throttle().attempt(key, fixedDate(), policy);
+      await throttle().release(key, fixedDate(1000), policy);
+      expect(await throttle().attempt(key, fixedDate(2000), policy)).to.include({ allowed: true, attempts: 5 });
+      expect((await throttle().attempt(key, fixedDate(2000), policy)).allowed).to.equal(false);
+
+      const other = `ip:${uniqueSuffix()}`;
+      await throttle().attempt(other, fixedDate(), policy);
+      await throttle().release(other, fixedDate(), policy);
+      await throttle().release(other, fixedDate(), policy);
+      await throttle().release(`ip:${uniqueSuffix()}`, fixedDate(), policy);
+      expect((await throttle().attempt(other, fixedDate(), policy)).attempts).to.equal(1);
+    });
+
+    it('50 concurrent attempts with releases in between still allow no more than the limit at once', async () => {
+      const key = `ip:${uniqueSuffix()}`;
+      const verdicts = await Promise.all(Array.from({ length: 50 }, () => throttle().attempt(key, fixedDate(), policy)));
+      const allowed = verdicts.filter((v) => v.allowed).length;
+      await Promise.all(Array.from({ length: allowed }, () => throttle().release(key, fixedDate(), policy)));
+      const again = await Promise.all(Array.from({ length: 50 }, () => throttle().attempt(key, fixedDate(1), policy)));
+      expect(again.filter((v) => v.allowed)).to.have.length(5);
+    });
+
+    it('clear forgets one key; prune forgets the keys whose window opened by then', async () => {
+      const [a, b, c] = [`a-${uniqueSuffix()}`, `b-${uniqueSuffix()}`, `c-${uniqueSuffix()}`];
+      for (let i = 0; i < 6; i++) await throttle().attempt(a, fixedDate(), policy);
+      await throttle().attempt(b, fixedDate(1000), policy);
+      await throttle().attempt(c, fixedDate(3000), policy);
+      await throttle().clear(a);
+      expect(await throttle().attempt(a, fixedDate(10), policy)).to.include({ allowed: true, attempts: 1 });
+      expect(await throttle().prune(fixedDate(1000))).to.equal(2);
+      expect((await throttle().attempt(b, fixedDate(4000), policy)).attempts).to.equal(1);
+      expect((await throttle().attempt(c, fixedDate(4000), policy)).attempts).to.equal(2);
     });
   });
 }

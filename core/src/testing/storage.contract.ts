@@ -15,6 +15,8 @@ import { oauthStateRepositoryContract } from './oauth-state-repository.contract.
 import type { SessionRepository } from '../session/session.repository.port.js';
 import type { LoginThrottleRepository } from '../session/login-throttle.repository.port.js';
 import { loginThrottleRepositoryContract, sessionRepositoryContract } from './session-repository.contract.js';
+import type { WebhookRepository } from '../webhook/webhook.repository.port.js';
+import { webhookRepositoryContract } from './webhook-repository.contract.js';
 
 /** One opened storage: the repositories over empty state, and how to let go of them. */
 export interface StorageFixture {
@@ -27,6 +29,7 @@ export interface StorageFixture {
   loginThrottle: LoginThrottleRepository;
   agents: AgentRepository;
   agentRuns: AgentRunRepository;
+  webhooks: WebhookRepository;
   close(): Promise<void>;
 }
 
@@ -62,5 +65,6 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     loginThrottleRepositoryContract(() => current().loginThrottle);
     agentRepositoryContract(() => current().agents);
     agentRunRepositoryContract(() => current().agentRuns);
+    webhookRepositoryContract(() => current().webhooks);
   });
 }

@@ -174,6 +174,7 @@ export class AgentRunner {
       parts = await runContexts.forRun(block, execution.userId, credentialId);
     } catch (e) {
       if (!DomainError.is(e)) throw e;
+      logger.warn('node run cannot use its credential', { executionId: execution.id, nodeId: node.id, blockId: node.blockId, error: e.message });
       await this.#conclude(execution, loaded, run, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${node.blockId}: ${e.message}` });
       return;
     }

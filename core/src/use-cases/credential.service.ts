@@ -31,6 +31,20 @@ export interface CreateCredentialInput {
   secret: Record<string, unknown>;
 }
 
+/** What deleting a credential did. */
+export interface CredentialDeletion {
+  id: string;
+  /** Always true: the local delete happens whatever the provider says. */
+  deleted: true;
+  /**
+   * Whether the provider revoked it: true, false (the revoke failed; `detail` says how), or
+   * null when there was nothing to revoke (not oauth2, or the provider has no revoke endpoint).
+   */
+  revoked: boolean | null;
+  /** Why the revoke failed; never a secret. */
+  detail?: string;
+}
+
 const AUTH_TYPE_OF_KIND: Record<CredentialKind, string> = { api_key: 'api_key', oauth2: 'oauth2', user_password: 'user_password', host_scoped: 'host_scoped' };
 const SYSTEM_PREFIX = 'system:';
 
@@ -101,16 +115,36 @@ export class CredentialService {
     return [...own, ...system];
   }
 
-  /** Deletes one of the user's credentials; system credentials cannot be deleted. */
-  async deleteCredential(userId: string, id: string): Promise<{ revokeError?: string }> {
+  /**
+   * Deletes one of the user's credentials; system credentials cannot be deleted. An oauth2
+   * credential is revoked at its provider first when the provider declares a revoke endpoint;
+   * a failed revoke is reported in the outcome (`revoked: false` and a detail) and the local
+   * delete happens all the same.
+   */
+  async deleteCredential(userId: string, id: string): Promise<CredentialDeletion> {
     if (id.startsWith(SYSTEM_PREFIX) && this.deps.system.providers.includes(id.slice(SYSTEM_PREFIX.length))) {
       throw new PermissionError('system credentials come from the server configuration and cannot be deleted');
     }
     const credential = await this.deps.credentials.get(id);
     if (!credential || credential.userId !== userId) throw new NotFoundError(`credential ${id} not found`);
-    const revoked = credential.kind === 'oauth2' && this.deps.revoker ? await this.deps.revoker.revoke(credential).catch((e: unknown) => ({ attempted: true, error: String((e as Error)?.message ?? e) })) : { attempted: false };
+    const outcome = await this.#revoke(credential);
     if (!(await this.deps.credentials.delete(id))) throw new ConflictError(`credential ${id} was deleted meanwhile`);
-    return revoked.error ? { revokeError: revoked.error } : {};
+    return { id, deleted: true, ...outcome };
+  }
+
+  async #revoke(credential: Credential): Promise<Pick<CredentialDeletion, 'revoked' | 'detail'>> {
+    const { revoker } = this.deps;
+    if (credential.kind !== 'oauth2' || !revoker) return { revoked: null };
+    let result: { attempted: boolean; error?: string };
+    try {
+      result = await revoker.revoke(credential);
+    } catch {
+      // An unexpected failure's message is not ours to pass on (it might quote a request).
+      result = { attempted: true, error: `${credential.provider} revoke failed` };
+    }
+    if (!result.attempted) return { revoked: null };
+    if (result.error === undefined) return { revoked: true };
+    return { revoked: false, detail: `${result.error}; the credential was deleted here all the same: revoke its access at ${credential.provider} yourself` };
   }
 }
 

@@ -88,6 +88,8 @@ export class ExecutionRunner {
         parts = await runContexts.forRun(block, running.userId, credentialId);
       } catch (e) {
         if (!DomainError.is(e)) throw e;
+        // A key missing from the key ring, a credential gone: say so where operators look.
+        logger.warn('execution cannot use its credential', { executionId, blockId: running.blockId, error: e.message });
         await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: `block ${running.blockId}: ${e.message}` });
         return;
       }

@@ -14,11 +14,15 @@ function storageMock() {
   const users = new Map<string, User>();
   const hashes = new Map<string, string>();
   const sessions = new Map<string, Session>();
-  const failures: Array<{ key: string; at: number }> = [];
+  const windows = new Map<string, { count: number; startedAt: number }>();
+  let passwordChecks = 0;
   const userRepo = {
     get: async (id: string) => users.get(id) ?? null,
     findByEmail: async (email: string) => [...users.values()].find((u) => u.email === email) ?? null,
-    getPasswordHash: async (id: string) => hashes.get(id) ?? null,
+    getPasswordHash: async (id: string) => {
+      passwordChecks += 1;
+      return hashes.get(id) ?? null;
+    },
   } as unknown as UserRepository;
   const sessionRepo: SessionRepository = {
     create: async (s) => void sessions.set(s.idHash, s),
@@ -27,13 +31,22 @@ function storageMock() {
     delete: async (h) => sessions.delete(h),
     deleteExpired: async () => 0,
   };
+  // Reads and writes in one turn, as atomic as the real adapters' upsert.
   const throttle: LoginThrottleRepository = {
-    recordFailure: async (key, at) => void failures.push({ key, at: at.getTime() }),
-    failuresSince: async (key, since) => failures.filter((f) => f.key === key && f.at > since.getTime()).map((f) => new Date(f.at)),
-    clear: async (key) => void failures.splice(0, failures.length, ...failures.filter((f) => f.key !== key)),
+    attempt: async (key, at, { limit, windowMs }) => {
+      const w = windows.get(key);
+      const next = w && w.startedAt > at.getTime() - windowMs ? { count: w.count + 1, startedAt: w.startedAt } : { count: 1, startedAt: at.getTime() };
+      windows.set(key, next);
+      return { allowed: next.count <= limit, attempts: next.count, windowEndsAt: new Date(next.startedAt + windowMs) };
+    },
+    release: async (key, at, { limit, windowMs }) => {
+      const w = windows.get(key);
+      if (w && w.startedAt > at.getTime() - windowMs) windows.set(key, { ...w, count: Math.max(0, Math.min(w.count, limit) - 1) });
+    },
+    clear: async (key) => void windows.delete(key),
     prune: async () => 0,
   };
-  return { users, hashes, sessions, failures, userRepo, sessionRepo, throttle };
+  return { users, hashes, sessions, windows, userRepo, sessionRepo, throttle, passwordChecks: () => passwordChecks };
 }
 
 describe('SessionService', () => {
@@ -106,6 +119,19 @@ describe('SessionService', () => {
       const e = await login('correct horse battery', '10.0.0.7').catch((x: unknown) => x);
       expect(e).to.be.instanceOf(RateLimitedError);
       expect((await login('correct horse battery', '10.0.0.8')).user.id).to.equal(ann.id);
+    });
+
+    it('50 parallel wrong logins for one account from one IP: exactly 5 password checks, 45 refused', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 50 }, () => login('wrong password!', '10.5.5.5').then(() => 'ok', (e: unknown) => (e instanceof RateLimitedError ? 'limited' : DomainError.is(e, 'unauthorized') ? 'unauthorized' : String(e)))));
+      expect(outcomes.filter((o) => o === 'unauthorized')).to.have.length(5);
+      expect(outcomes.filter((o) => o === 'limited')).to.have.length(45);
+      expect(store.passwordChecks()).to.equal(5);
+    });
+
+    it('does not count successful logins against the IP', async () => {
+      for (let i = 0; i < 10; i++) await login('correct horse battery', '10.6.6.6');
+      for (let i = 0; i < 4; i++) await login('wrong password!', '10.6.6.6', `nobody${i}@example.org`).catch(() => {});
+      expect((await login('correct horse battery', '10.6.6.6')).user.id).to.equal(ann.id);
     });
 
     it('forgets the account failures after a successful login', async () => {

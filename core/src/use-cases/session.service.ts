@@ -1,5 +1,5 @@
 import { RateLimitedError, UnauthorizedError } from '../errors/domain.errors.js';
-import type { LoginThrottleRepository } from '../session/login-throttle.repository.port.js';
+import type { LoginThrottleRepository, ThrottlePolicy } from '../session/login-throttle.repository.port.js';
 import { hashSessionId, randomToken, type Session } from '../session/session.js';
 import type { SessionRepository } from '../session/session.repository.port.js';
 import type { Clock } from '../system/clock.port.js';
@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from '../user/password.js';
 export interface SessionServiceOptions {
   /** How long a session lives after login. Default 12 hours. */
   ttlMs?: number;
-  /** Failures allowed per account and per IP within `throttleWindowMs`. Default 5. */
+  /** Login attempts allowed per IP and per account within `throttleWindowMs` (successful ones are given back). Default 5. */
   maxFailures?: number;
   /** Default 15 minutes. */
   throttleWindowMs?: number;
@@ -36,8 +36,7 @@ const TOUCH_INTERVAL_MS = 60_000;
 /** Browser sessions for our own pages: login with a password, logout, and resolving a cookie. */
 export class SessionService {
   readonly ttlMs: number;
-  private readonly maxFailures: number;
-  private readonly windowMs: number;
+  private readonly policy: ThrottlePolicy;
   /** Verified against when the email is unknown, so that the answer takes as long either way. */
   private dummyHash: Promise<string> | undefined;
 
@@ -46,31 +45,34 @@ export class SessionService {
     options: SessionServiceOptions = {},
   ) {
     this.ttlMs = options.ttlMs ?? 12 * 3_600_000;
-    this.maxFailures = options.maxFailures ?? 5;
-    this.windowMs = options.throttleWindowMs ?? 15 * 60_000;
+    this.policy = { limit: options.maxFailures ?? 5, windowMs: options.throttleWindowMs ?? 15 * 60_000 };
   }
 
   /**
    * A fresh session for the user with this email and password (a new id on every login).
-   * Unauthorized for a wrong email or password alike; RateLimitedError when the account or
-   * the IP has failed too often lately.
+   * Unauthorized for a wrong email or password alike; RateLimitedError when the IP or the
+   * account has used up its attempts lately.
+   *
+   * Each attempt is counted before the password is checked, by one atomic increment-and-check
+   * in storage per key (the IP first, then the account), so a burst of parallel attempts gets
+   * exactly `maxFailures` password checks per window, not more. A successful login gives its
+   * IP attempt back and clears the account's count.
    */
   async login(input: { email: string; password: string; ip: string }): Promise<LoginResult> {
     const { users, sessions, throttle, clock } = this.deps;
     const email = normalizeEmail(input.email);
-    const keys = [`account:${email}`, `ip:${input.ip}`];
-    await this.checkThrottle(keys);
+    const ipKey = `ip:${input.ip}`;
+    const accountKey = `account:${email}`;
+    await this.takeAttempt([ipKey, accountKey]);
     const user = email ? await users.findByEmail(email) : null;
     const stored = user ? await users.getPasswordHash(user.id) : null;
     const ok = stored ? await verifyPassword(input.password, stored) : (await verifyPassword(input.password, await this.dummy()), false);
     if (!user || !ok) {
-      const at = clock.now();
-      await Promise.all(keys.map((key) => throttle.recordFailure(key, at)));
       // Housekeeping on the failure path keeps the table as small as the window.
-      await throttle.prune(new Date(at.getTime() - this.windowMs));
+      await throttle.prune(new Date(clock.now().getTime() - this.policy.windowMs));
       throw new UnauthorizedError('wrong email or password');
     }
-    await throttle.clear(keys[0]!);
+    await Promise.all([throttle.clear(accountKey), throttle.release(ipKey, clock.now(), this.policy)]);
     const sessionId = randomToken();
     const now = clock.now();
     const session: Session = {
@@ -110,18 +112,15 @@ export class SessionService {
     return { session, user };
   }
 
-  private async checkThrottle(keys: readonly string[]): Promise<void> {
-    const now = this.deps.clock.now().getTime();
-    const since = new Date(now - this.windowMs);
-    let retryAfterMs = 0;
+  /** Counts this attempt against each key in turn; RateLimitedError at the first key over its limit. */
+  private async takeAttempt(keys: readonly string[]): Promise<void> {
+    const now = this.deps.clock.now();
     for (const key of keys) {
-      const failures = await this.deps.throttle.failuresSince(key, since);
-      if (failures.length < this.maxFailures) continue;
-      // Allowed again once enough of the window's failures have aged out of it.
-      const freeing = failures[failures.length - this.maxFailures]!;
-      retryAfterMs = Math.max(retryAfterMs, freeing.getTime() + this.windowMs - now);
+      const verdict = await this.deps.throttle.attempt(key, now, this.policy);
+      if (verdict.allowed) continue;
+      const retryAfterMs = verdict.windowEndsAt.getTime() - now.getTime();
+      throw new RateLimitedError('too many failed logins; try again later', Math.max(1, Math.ceil(retryAfterMs / 1000)));
     }
-    if (retryAfterMs > 0) throw new RateLimitedError('too many failed logins; try again later', Math.max(1, Math.ceil(retryAfterMs / 1000)));
   }
 
   private dummy(): Promise<string> {

@@ -65,6 +65,14 @@ describe('github webhooks', () => {
     });
   });
 
+  describe('handshake', () => {
+    it('answers a ping (sent when a hook is created) and nothing else', () => {
+      const ping = { zen: 'Design for failure.', hook_id: 5000, hook: { type: 'Repository', id: 5000, events: ['issues'] } };
+      expect(gitHubWebhooks.handshake!(deliveryFixture(ping, { headers: { 'x-github-event': 'ping' } }))).to.deep.equal({ body: { status: 'pong' } });
+      expect(gitHubWebhooks.handshake!(deliveryFixture(issuesEvent))).to.equal(null);
+    });
+  });
+
   describe('events', () => {
     it('is one event typed by X-GitHub-Event, with X-GitHub-Delivery as its id', () => {
       expect(gitHubWebhooks.events(deliveryFixture(issuesEvent))).to.deep.equal([{ type: 'issues', payload: issuesEvent, deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958' }]);

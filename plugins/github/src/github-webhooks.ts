@@ -47,6 +47,14 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * GitHub's `ping`, sent when a hook is created or its Ping button is pressed: answered 200
+ * without starting anything. https://docs.github.com/webhooks/webhook-events-and-payloads#ping
+ */
+export function gitHubHandshake(delivery: WebhookDelivery): { body: unknown } | null {
+  return delivery.headers['x-github-event'] === 'ping' ? { body: { status: 'pong' } } : null;
+}
+
 /** Where a hook lives: `config.owner` and `config.repo` of the webhook's configuration. */
 function repositoryOf(config: Record<string, unknown>): { owner: string; repo: string } {
   const { owner, repo } = config;
@@ -60,6 +68,7 @@ function repositoryOf(config: Record<string, unknown>): { owner: string; repo: s
 export const gitHubWebhooks = defineWebhookManager({
   verify: verifyGitHubSignature,
   events: gitHubEvents,
+  handshake: gitHubHandshake,
 
   /** POST /repos/{owner}/{repo}/hooks: a JSON `web` hook for `events`, signed with `secret`. */
   async register({ fetch, url, secret, events, config }) {

@@ -108,5 +108,11 @@ describe('slack webhooks', () => {
       expect(slackUrlVerificationChallenge(deliveryFixture({ token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge, type: 'url_verification' }))).to.equal(challenge);
       expect(slackUrlVerificationChallenge(deliveryFixture(callback))).to.equal(null);
     });
+
+    it('is the handshake answer of the manager: { challenge } for url_verification, null for events', () => {
+      const challenge = '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P';
+      expect(slackWebhooks.handshake!(deliveryFixture({ token: 'Jhj5dZrVaK7ZwHHjRyZWjbDl', challenge, type: 'url_verification' }))).to.deep.equal({ body: { challenge } });
+      expect(slackWebhooks.handshake!(deliveryFixture(callback))).to.equal(null);
+    });
   });
 });

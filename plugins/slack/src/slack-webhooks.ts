@@ -63,4 +63,9 @@ export function slackUrlVerificationChallenge(delivery: WebhookDelivery): string
 export const slackWebhooks = defineWebhookManager({
   verify: verifySlackSignature,
   events: slackEvents,
+  /** Slack checks the request URL with a signed url_verification delivery, answered with its challenge. */
+  handshake(delivery) {
+    const challenge = slackUrlVerificationChallenge(delivery);
+    return challenge === null ? null : { body: { challenge } };
+  },
 });

@@ -175,7 +175,7 @@ describe('github plugin on the platform', () => {
       await run('github.create_issue', { owner: 'octo', repo: 'hello-world', title: 'Webhooked' });
       const issue = api.repositories.get('octo/hello-world')!.issues[0];
       const payload = { action: 'opened', issue, repository: { id: 1, full_name: 'octo/hello-world' }, sender: { login: 'octo' } };
-      const outcome = await runPluginBlock({ plugin: PLUGIN, blockId: 'github.issue_event', inputs: { payload }, baseUrl: api.url });
+      const outcome = await run('github.issue_event', { payload });
       expect(outcome.error).to.equal(null);
       expect(outcome.outputs.action).to.deep.equal(['opened']);
       expect(outcome.outputs.event![0]).to.deep.include({ action: 'opened', repository: 'octo/hello-world', sender: 'octo' });
@@ -183,7 +183,7 @@ describe('github plugin on the platform', () => {
     });
 
     it('fails on its default (empty) payload', async () => {
-      const outcome = await runPluginBlock({ plugin: PLUGIN, blockId: 'github.issue_event', inputs: {}, baseUrl: api.url });
+      const outcome = await run('github.issue_event', {});
       expect(outcome.status).to.equal('failed');
       expect(outcome.error).to.contain('not a GitHub issues event');
     });

@@ -7,14 +7,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `blockyard <args>` as a user would, in its own process. */
-export function runBlockyard(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs `blockyard <args>` as a user would, in its own process; `stdin` is piped in when given. */
+export function runBlockyard(args: string[], env: Record<string, string>, options: { stdin?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: '', ...env }, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`blockyard ${args.join(' ')} did not finish:\n${stdout}\n${stderr}`));

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, SERVER_MAIN } from './paths.js';
@@ -18,6 +19,18 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * A 127.0.0.1 port free a moment ago: for a server whose URL must be known before it starts
+ * (BLOCKYARD_PUBLIC_URL, OAuth redirect URIs).
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** A fresh temporary data dir; removed by `removeDataDir`. */
 export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'blockyard-e2e-'));
@@ -27,14 +40,29 @@ export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+export interface StartServerOptions {
+  /**
+   * The log line that says the process is up: `blockyard listening` (its `url` is the
+   * server's), or `blockyard worker ready` for BLOCKYARD_ROLE=worker, which serves no HTTP
+   * (its url is then ''). Default: by the role in `env`.
+   */
+  readyLine?: 'blockyard listening' | 'blockyard worker ready';
+  /** How long to wait for it. Default 20 s. */
+  startTimeoutMs?: number;
+}
+
 /**
  * Starts the real server (`node apps/server/dist/main.js`) on 127.0.0.1 and a free port,
- * and resolves once it logs that it listens.
+ * and resolves once it logs that it listens (or, for role worker, that it is ready). The
+ * environment is this process's (so BLOCKYARD_QUEUE, BLOCKYARD_DATABASE_URL ... set for a run
+ * reach every server), then the test's defaults, then `env`.
  */
-export async function startServerProcess(env: Record<string, string> = {}, dataDir = makeDataDir()): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string> = {}, dataDir = makeDataDir(), options: StartServerOptions = {}): Promise<ServerProcess> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env };
+  const readyLine = options.readyLine ?? (childEnv.BLOCKYARD_ROLE?.trim().toLowerCase() === 'worker' ? 'blockyard worker ready' : 'blockyard listening');
   const child = spawn(process.execPath, [SERVER_MAIN], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let raw = '';
@@ -59,19 +87,19 @@ export async function startServerProcess(env: Record<string, string> = {}, dataD
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${raw}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${raw}`)), options.startTimeoutMs ?? 20_000);
     const check = () => {
-      const line = logs.find((l) => l.msg === 'blockyard listening');
+      const line = logs.find((l) => l.msg === readyLine);
       if (line) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
-        resolve(String(line.url));
+        resolve(readyLine === 'blockyard listening' ? String(line.url) : '');
       }
     };
     child.stdout!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${raw}`));
+      reject(new Error(`server exited with ${code} before logging "${readyLine}":\n${raw}`));
     });
   });
 

@@ -67,6 +67,8 @@ export function agentsRoutes(router: Router, deps: HttpDeps): void {
   router.delete('/api/v1/agents/:id', async (ctx) => {
     const principal = principalOf(ctx);
     requireScope(principal, 'WRITE_GRAPH');
+    // Deleting an active agent deregisters its webhook first (a provider failure is logged, not fatal).
+    await deps.triggers?.deactivateIfActive(principal.userId, ctx.params.id!);
     await agents().deleteAgent(principal.userId, ctx.params.id!);
     ctx.status = 204;
   });

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { NotFoundError, requireScope, type CredentialView } from '@blockyard/core';
-import type { CredentialBody, CredentialCreateRequest } from '@blockyard/contracts';
+import type { CredentialBody, CredentialCreateRequest, CredentialDeleted } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
 import { readBody, send } from '../contract-io.js';
 import type { HttpDeps } from '../http-deps.js';
@@ -37,8 +37,9 @@ export function credentialsRoutes(router: Router, deps: HttpDeps): void {
   router.delete('/api/v1/credentials/:id', async (ctx) => {
     const principal = principalOf(ctx);
     requireScope(principal, 'DELETE_INTEGRATIONS');
-    await credentials().deleteCredential(principal.userId, ctx.params.id!);
-    ctx.status = 204;
+    const deleted = await credentials().deleteCredential(principal.userId, ctx.params.id!);
+    const body: CredentialDeleted = { id: deleted.id, deleted: true, revoked: deleted.revoked, ...(deleted.detail !== undefined ? { detail: deleted.detail } : {}) };
+    send(ctx, validators, 200, 'credential-deleted.schema.json', body);
   });
 }
 

@@ -22,4 +22,5 @@ export { MockHttp, createMockHttp, resolveUrl, type MockHttpOptions, type MockEx
 export { generateBlockTypes, renderBlockTypes, blockTypeBaseName, GENERATED_TYPES_FILE, type TypegenResult } from './typegen.js';
 export { scaffoldPlugin, ScaffoldError, type ScaffoldOptions, type ScaffoldResult } from './scaffold.js';
 export { readPngSize, placeholderIconPng } from './png.js';
+export { triggerWebhookProblems, type TriggerWebhookProblem } from './trigger-webhooks.js';
 export { isKebabCase, isSnakeCase, ownProviderNames, toSnakeCase, pointer } from './naming.js';

@@ -100,6 +100,33 @@ describe('checkManifest', () => {
     });
   });
 
+  describe('trigger webhooks', () => {
+    const sends = providerFixture({ webhooks: { event_types: ['contact.created', 'contact.deleted'], mode: 'manual' } });
+    const trigger = (webhook?: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+      blockFixture('acme.contact_event', { kind: 'trigger', input_schema: { type: 'object', properties: { payload: { type: 'object' }, list_id: { type: 'string' } } }, ...(webhook ? { webhook } : {}), ...over });
+
+    it('accepts a trigger declaring events of its provider and config inputs it has', () => {
+      expect(problemsOf(manifestFixture({ providers: [sends], blocks: [trigger({ events: ['contact.created'], config_inputs: ['list_id'] })] }))).to.deep.equal([]);
+    });
+
+    it('wants a trigger to declare its events, and only triggers to declare any', () => {
+      expect(problemsOf(manifestFixture({ providers: [sends], blocks: [trigger(), blockFixture('acme.list_contacts', { webhook: { events: ['contact.created'] } })] }))).to.deep.equal([
+        '/blocks/0/webhook: is required for a trigger block: { "events": [...] }, the event types of its provider\'s webhooks that fire it',
+        '/blocks/1/webhook: only trigger blocks take webhook events: set "kind": "trigger" or remove it',
+      ]);
+    });
+
+    it('names events its provider does not send, config inputs the block lacks, and providers without webhooks', () => {
+      expect(problemsOf(manifestFixture({ providers: [sends], blocks: [trigger({ events: ['contact.created', 'deal.won'], config_inputs: ['list_id', 'board'] })] }))).to.have.deep.members([
+        '/blocks/0/webhook/config_inputs/1: "board" is not an input of this block (payload, list_id)',
+        '/blocks/0/webhook/events/1: "deal.won" is not a webhook event type of provider acme (it declares contact.created, contact.deleted)',
+      ]);
+      expect(problemsOf(manifestFixture({ providers: [providerFixture()], blocks: [trigger({ events: ['contact.created'] })] }))).to.deep.equal([
+        '/blocks/0/webhook: provider acme of this trigger declares no webhooks (providers[].webhooks with its event_types and manager)',
+      ]);
+    });
+  });
+
   describe("blocks' schemas", () => {
     it('reports schemas that are not valid JSON Schema, with pointers into them', () => {
       const blocks = [

@@ -5,6 +5,7 @@ import { autohiveConfigSchema, toAutohivePointer, type UnmappedField } from './a
 import { isKebabCase, isSnakeCase, ownProviderNames, pointer, PROVIDER_NAME, sameProviderName, toSnakeCase, words } from './naming.js';
 import { loadPluginEntry, PluginFolderError, readPluginFolder, type PluginEntry, type PluginFolder } from './plugin-folder.js';
 import { readPngSize } from './png.js';
+import { triggerWebhookProblems } from './trigger-webhooks.js';
 
 /** One problem of a plugin: a JSON pointer into its manifest (config.json for Autohive folders) and what is wrong. */
 export interface PluginProblem {
@@ -85,7 +86,7 @@ export async function validatePlugin(dir: string, options: ValidatePluginOptions
  * schemas and its self-test cases. Pointers are into the manifest.
  */
 export function checkManifest(manifest: unknown, validators: ContractValidators = new ContractValidators(createAjv({ verbose: true }))): PluginProblem[] {
-  const problems = [...schemaProblems(manifest, validators), ...ruleProblems(manifest), ...blockSchemaProblems(manifest)];
+  const problems = [...schemaProblems(manifest, validators), ...ruleProblems(manifest), ...blockSchemaProblems(manifest), ...triggerWebhookProblems(manifest)];
   // Where a naming rule explains a failed pattern, its message replaces ajv's regular expression.
   const explained = new Set(problems.filter((p) => p.message.startsWith(RULE)).map((p) => p.path));
   return dedupe(problems.filter((p) => !(explained.has(p.path) && p.message.startsWith('must match pattern')))).map((p) => ({ path: p.path, message: p.message.replace(RULE, '') }));

@@ -4,10 +4,14 @@ import { initialSchema } from './0001-initial-schema.js';
 import { credentialsSchema } from './0002-credentials.js';
 import { usersSessionsSchema } from './0003-users-sessions.js';
 import { oauthSchema } from './0004-oauth.js';
+import { loginAttemptsSchema } from './0005-login-attempts.js';
+import { agentsSchema } from './0006-agents.js';
+import { agentRunsSchema } from './0007-agent-runs.js';
+import { webhooksSchema } from './0008-webhooks.js';
 import type { StorageMigration } from './storage-migration.js';
 
 /** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
-export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema];
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema, loginAttemptsSchema, agentsSchema, agentRunsSchema, webhooksSchema];
 
 /** The migrations as a knex migration source, bound to the dialect they run on. */
 export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {

@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -13,6 +14,12 @@ import type { AddressInfo } from 'node:net';
  * `Requires authentication` without one); a wrong `X-GitHub-Api-Version` is a 400. Failures
  * have GitHub's body `{ message, documentation_url, status }`, 422s an `errors` list. `failNext`
  * queues raw answers (rate limits, outages) served before any route. Every request is recorded.
+ *
+ * It also plays GitHub's webhook deliveries: `deliver` POSTs an event to each hook of a
+ * repository that subscribes to it, as GitHub does (X-GitHub-Event, X-GitHub-Delivery,
+ * X-GitHub-Hook-ID, X-Hub-Signature-256 / X-Hub-Signature over the exact body with the hook's
+ * secret, a JSON or form body per the hook's content_type); `redeliver` sends a delivery again
+ * with the same id and body (GitHub's Redeliver). With `pingOnCreate` a new hook gets a `ping`.
  */
 export interface GitHubApiStandIn {
   url: string;
@@ -21,7 +28,32 @@ export interface GitHubApiStandIn {
   repositories: Map<string, StandInRepository>;
   /** Answers the next requests with these, in order, whatever they ask. */
   failNext(...responses: CannedGitHubResponse[]): void;
+  /** Every webhook delivery sent so far (pings included), oldest first. */
+  deliveries: HookDelivery[];
+  /**
+   * Delivers `event` with `payload` to each active hook of the repository (`owner/name`) that
+   * subscribes to it (or to `*`); answers the deliveries made. `sign` overrides the secret the
+   * body is signed with (a wrong one, or null for no signature headers).
+   */
+  deliver(repository: string, event: string, payload: Record<string, unknown>, options?: { sign?: string | null }): Promise<HookDelivery[]>;
+  /** An `issues` event for an issue of the repository (created through the API), as GitHub builds it. */
+  deliverIssueEvent(repository: string, action: string, issueNumber: number, options?: { sign?: string | null }): Promise<HookDelivery[]>;
+  /** Sends a delivery again: same X-GitHub-Delivery, same body and signature, to the same URL (also once its hook is gone). */
+  redeliver(delivery: HookDelivery): Promise<HookDelivery>;
   close(): Promise<void>;
+}
+
+/** One webhook delivery the stand-in sent, and what the receiver answered. */
+export interface HookDelivery {
+  id: string;
+  hookId: number;
+  event: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** The receiver's status (0 when it could not be reached) and body, parsed when JSON. */
+  status: number;
+  response: unknown;
 }
 
 export interface RecordedGitHubRequest {
@@ -58,6 +90,8 @@ export interface GitHubApiOptions {
   token?: string;
   /** The authenticated user's login. Default `octo`. */
   login?: string;
+  /** Deliver a `ping` to a hook right after creating it, as GitHub does. Default false. */
+  pingOnCreate?: boolean;
 }
 
 const API_VERSION = '2022-11-28';
@@ -72,6 +106,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   let nextIssueId = 1000;
   let nextHookId = 5000;
   let baseUrl = '';
+  const deliveries: HookDelivery[] = [];
 
   const server = createServer((req, res) => {
     void readBody(req).then((raw) => {
@@ -219,8 +254,61 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       deliveries_url: `${api}/deliveries`,
       last_response: { code: null, status: 'unused', message: null },
     };
-    repo.hooks.push({ ...hook, secret: input.config.secret });
+    repo.hooks.push({ ...hook, secret: input.config.secret, repository_id: repo.id });
     send(res, 201, hook);
+    if (options.pingOnCreate) {
+      const ping = { zen: 'Design for failure.', hook_id: id, hook: { ...hook }, repository: repositoryJson(repo), sender: userJson(login) };
+      setImmediate(() => void sendDelivery(repo.hooks[repo.hooks.length - 1]!, 'ping', ping, {}).catch(() => {}));
+    }
+  }
+
+  /** POSTs one delivery to a hook, signed as GitHub signs it, and records it. */
+  async function sendDelivery(hook: Record<string, unknown>, event: string, payload: unknown, options: { sign?: string | null; id?: string; body?: string; headers?: Record<string, string> }): Promise<HookDelivery> {
+    const config = hook.config as { url: string; content_type: string };
+    const json = JSON.stringify(payload);
+    const body = options.body ?? (config.content_type === 'json' ? json : `payload=${encodeURIComponent(json)}`);
+    const id = options.id ?? randomUUID();
+    let headers = options.headers;
+    if (!headers) {
+      headers = {
+        'user-agent': 'GitHub-Hookshot/044aadd',
+        'content-type': config.content_type === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+        'x-github-event': event,
+        'x-github-delivery': id,
+        'x-github-hook-id': String(hook.id),
+        'x-github-hook-installation-target-type': 'repository',
+        'x-github-hook-installation-target-id': String(hook.repository_id ?? ''),
+      };
+      const secret = options.sign === undefined ? (hook.secret as string | undefined) : options.sign;
+      if (secret) {
+        headers['x-hub-signature'] = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+        headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      }
+    }
+    const delivery: HookDelivery = { id, hookId: Number(hook.id), event, url: config.url, headers, body, status: 0, response: null };
+    deliveries.push(delivery);
+    try {
+      const res = await fetch(config.url, { method: 'POST', headers, body });
+      delivery.status = res.status;
+      const text = await res.text();
+      try {
+        delivery.response = text ? JSON.parse(text) : null;
+      } catch {
+        delivery.response = text;
+      }
+    } catch (e) {
+      delivery.response = (e as Error).message;
+    }
+    return delivery;
+  }
+
+  async function deliver(repository: string, event: string, payload: Record<string, unknown>, options: { sign?: string | null } = {}): Promise<HookDelivery[]> {
+    const repo = repositories.get(repository.toLowerCase());
+    if (!repo) throw new Error(`the stand-in has no repository ${repository}`);
+    const hooks = repo.hooks.filter((h) => h.active !== false && ((h.events as string[]).includes(event) || (h.events as string[]).includes('*')));
+    const sent: HookDelivery[] = [];
+    for (const hook of hooks) sent.push(await sendDelivery(hook, event, payload, options));
+    return sent;
   }
 
   function repositoryJson(r: StandInRepository): Record<string, unknown> {
@@ -258,6 +346,18 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     requests,
     repositories,
     failNext: (...responses) => void queued.push(...responses),
+    deliveries,
+    deliver,
+    deliverIssueEvent(repository, action, issueNumber, options = {}) {
+      const repo = repositories.get(repository.toLowerCase());
+      const issue = repo?.issues.find((i) => i.number === issueNumber);
+      if (!repo || !issue) throw new Error(`the stand-in has no issue ${repository}#${issueNumber}`);
+      return deliver(repository, 'issues', { action, issue, repository: repositoryJson(repo), sender: userJson(login) }, options);
+    },
+    redeliver(delivery) {
+      const hook = { id: delivery.hookId, config: { url: delivery.url, content_type: 'json' } };
+      return sendDelivery(hook, delivery.event, null, { id: delivery.id, body: delivery.body, headers: delivery.headers });
+    },
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

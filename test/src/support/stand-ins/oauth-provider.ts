@@ -29,9 +29,25 @@ export interface OAuthProviderStandIn {
   calls: { authorize: number; authorizationCode: number; refreshToken: number; revoked: string[] };
   /** Every token value it issued (for secrecy scans). */
   issued: string[];
+  /** Access tokens issued by refresh_token grants, in order. */
+  refreshedAccessTokens: string[];
+  /** Every request to its API (`/api/...`), in order. */
+  apiRequests: StandInApiRequest[];
   /** Follows a login URL as a browser would: the callback URL the provider redirects to. */
   authorize(loginUrl: string): Promise<URL>;
   close(): Promise<void>;
+}
+
+/** A request to the stand-in's API, as it arrived. */
+export interface StandInApiRequest {
+  method: string;
+  /** Path and query string. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The bearer token, when it came with one. */
+  bearer: string | null;
+  /** What the API answered. */
+  status: number;
 }
 
 const DEFAULTS: OAuthProviderBehaviour = { expiresIn: 3600, delayMs: 0, denyAuthorization: false, rejectRefresh: false, transientFailures: 0, codeError: null, failRevoke: false };
@@ -42,6 +58,12 @@ const DEFAULTS: OAuthProviderBehaviour = { expiresIn: 3600, delayMs: 0, denyAuth
  * bodies, client id and secret checked), `/revoke` (RFC 7009). It can be told to issue
  * short-lived tokens, reject refreshes with invalid_grant, fail transiently, or delay, and it
  * counts every call.
+ *
+ * It also plays the provider's API under `/api/` (use `${url}/api` as the base URL): every
+ * request is recorded with its headers; a bearer token it issued must be live (issued, not
+ * expired, not revoked) or the answer is 401 `invalid_token`; other requests (API keys, basic
+ * auth, custom headers) are answered 200 and left for the test to check in `apiRequests`.
+ * `GET /api/whoami` answers `{ login, via }` (no secret in it).
  */
 export async function startOAuthProvider(options: { clientId?: string; clientSecret?: string } = {}): Promise<OAuthProviderStandIn> {
   const clientId = options.clientId ?? 'stand-in-client';
@@ -49,6 +71,10 @@ export async function startOAuthProvider(options: { clientId?: string; clientSec
   const behaviour: OAuthProviderBehaviour = { ...DEFAULTS };
   const calls = { authorize: 0, authorizationCode: 0, refreshToken: 0, revoked: [] as string[] };
   const issued: string[] = [];
+  const refreshedAccessTokens: string[] = [];
+  const apiRequests: StandInApiRequest[] = [];
+  /** Live access tokens -> when they expire (ms). */
+  const accessTokens = new Map<string, number>();
   const codes = new Map<string, { redirectUri: string; challenge: string | null; scope: string }>();
   const refreshTokens = new Set<string>();
   const token = (prefix: string) => {
@@ -100,6 +126,8 @@ export async function startOAuthProvider(options: { clientId?: string; clientSec
             const access = token('at');
             const refresh = token('rt');
             refreshTokens.add(refresh);
+            accessTokens.set(access, Date.now() + behaviour.expiresIn * 1000);
+            if (form.grant_type === 'refresh_token') refreshedAccessTokens.push(access);
             return { access_token: access, refresh_token: refresh, token_type: 'Bearer', expires_in: behaviour.expiresIn, scope };
           };
           if (form.grant_type === 'authorization_code') {
@@ -121,10 +149,29 @@ export async function startOAuthProvider(options: { clientId?: string; clientSec
 
         if (req.method === 'POST' && url.pathname === '/revoke') {
           if (behaviour.failRevoke) return json(503, { error: 'temporarily_unavailable' });
+          if (form.client_id !== clientId || form.client_secret !== clientSecret) return json(401, { error: 'invalid_client' });
           calls.revoked.push(form.token ?? '');
           refreshTokens.delete(form.token ?? '');
+          accessTokens.delete(form.token ?? '');
           res.writeHead(200);
           return res.end();
+        }
+        if (url.pathname.startsWith('/api/')) {
+          const authorization = req.headers.authorization ?? '';
+          const bearer = /^Bearer (.+)$/.exec(authorization)?.[1] ?? null;
+          const record = (status: number) => apiRequests.push({ method: req.method!, url: req.url!, headers: { ...req.headers }, bearer, status });
+          if (bearer !== null && !((accessTokens.get(bearer) ?? 0) > Date.now())) {
+            record(401);
+            res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' });
+            return res.end(JSON.stringify({ error: 'invalid_token' }));
+          }
+          const via = bearer !== null ? 'oauth2' : authorization.startsWith('Basic ') ? 'basic' : 'headers';
+          if (url.pathname === '/api/whoami') {
+            record(200);
+            return json(200, { login: 'standin-user', via });
+          }
+          record(404);
+          return json(404, { error: 'not_found' });
         }
         json(404, { error: 'not_found' });
       })().catch((e: unknown) => {
@@ -142,6 +189,8 @@ export async function startOAuthProvider(options: { clientId?: string; clientSec
     behaviour,
     calls,
     issued,
+    refreshedAccessTokens,
+    apiRequests,
     async authorize(loginUrl: string) {
       const res = await fetch(loginUrl, { redirect: 'manual' });
       const location = res.headers.get('location');
