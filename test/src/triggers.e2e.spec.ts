@@ -257,7 +257,8 @@ describe('triggers and inbound webhooks over HTTP (GitHub stand-in)', function (
     });
 
     it('starts an execution for a delivery signed with that secret, and refuses another secret', async () => {
-      const payload = JSON.stringify({ action: 'closed', issue: github.repositories.get(REPO)!.issues[0], repository: { full_name: REPO }, sender: { login: 'hubot' } });
+      // Pretty-printed, with an escaped non-ASCII character: the signature is over these exact bytes.
+      const payload = JSON.stringify({ action: 'closed', issue: github.repositories.get(REPO)!.issues[0], repository: { full_name: REPO }, sender: { login: 'hubot' } }, null, 2).replace('"hubot"', '"hub\\u00f6t"');
       const path = new URL(url).pathname;
       expect((await signedDelivery(path, 'issues', payload, 'some-other-secret')).status).to.equal(401);
       const res = await signedDelivery(path, 'issues', payload, secret);
@@ -266,7 +267,7 @@ describe('triggers and inbound webhooks over HTTP (GitHub stand-in)', function (
       const done = await pollExecution(base, key, res.body.execution_ids[0], ['completed', 'failed']);
       expect(done.status, done.error).to.equal('completed');
       expect(done.outputs.action).to.deep.equal(['closed']);
-      expect(done.outputs.event[0]).to.deep.include({ action: 'closed', sender: 'hubot' });
+      expect(done.outputs.event[0]).to.deep.include({ action: 'closed', sender: 'huböt' });
     });
 
     it('deactivates with nothing to deregister at the provider', async () => {

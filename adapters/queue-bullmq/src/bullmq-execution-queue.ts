@@ -34,7 +34,8 @@ const LEASE_LOST_CODES = new Set([-1, -2, -3, -6]);
 /** How long a dead job's claim is kept, so that only one process reports it. */
 const DEAD_CLAIM_MS = 7 * 24 * 3600_000;
 
-type JobData = { executionId: string };
+/** The job as it crosses Redis: everything but the in-process snapshot. */
+type JobData = Omit<ExecutionJob, 'snapshot'>;
 type FetchedJob = { job: Job<JobData>; token: string; fetchedAt: number };
 
 interface LeaseRequest {
@@ -55,7 +56,7 @@ interface LeaseRequest {
  *   or listen for dead jobs, and put back to wait. A job whose last delivery was lost is
  *   declared dead by the process that finds it; one delivered beyond its attempts is failed
  *   without running. A claim key in Redis makes sure one process alone reports each dead job.
- * - Only `executionId` crosses Redis: the in-process snapshot is dropped.
+ * - The job crosses Redis as JSON without its in-process snapshot.
  */
 export class BullMqExecutionQueue implements ExecutionQueue {
   readonly durable = true;
@@ -111,7 +112,8 @@ export class BullMqExecutionQueue implements ExecutionQueue {
   async enqueue(job: ExecutionJob, options: { delayMs?: number } = {}): Promise<void> {
     if (this.#closed) throw new Error('queue is closed');
     const delay = options.delayMs && options.delayMs > 0 ? Math.round(options.delayMs) : undefined;
-    await this.#queue.add('execution', { executionId: job.executionId }, delay ? { delay } : undefined);
+    const { snapshot: _snapshot, ...data } = job;
+    await this.#queue.add('execution', data, delay ? { delay } : undefined);
   }
 
   lease(options: LeaseOptions): Promise<LeasedJob | null> {
@@ -296,7 +298,7 @@ export class BullMqExecutionQueue implements ExecutionQueue {
       if (Number(extended) !== 1) return null;
     }
     this.#leases.set(token, job);
-    return { job: { executionId: job.data.executionId }, attempt: job.attemptsStarted, leaseId: token };
+    return { job: { ...job.data }, attempt: job.attemptsStarted, leaseId: token };
   }
 
   #ensureWorker(lockDurationMs: number): Worker<JobData> {
@@ -322,7 +324,10 @@ export class BullMqExecutionQueue implements ExecutionQueue {
         void this.#reportDead(job, this.#maxAttempts, `the worker running it was lost (lease expired) on attempt ${this.#maxAttempts} of ${this.#maxAttempts}`);
       }
     });
-    worker.on('stalled', (jobId) => void this.#onLeaseLost(worker, jobId));
+    worker.on('stalled', (jobId) => {
+      this.#logger.debug('execution queue: lease lost, job back to wait', { jobId });
+      void this.#onLeaseLost(worker, jobId);
+    });
     void worker.startStalledCheckTimer().catch((e: unknown) => this.#logger.warn('execution queue: stalled-job check failed', { error: String(e) }));
     this.#worker = worker;
     return worker;
@@ -334,11 +339,15 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     try {
       const job = await Job.fromId<JobData>(worker, jobId);
       if (!job || job.attemptsStarted < this.#maxAttempts) return;
-      const reason = `the worker running it was lost (lease expired) on attempt ${job.attemptsStarted} of ${this.#maxAttempts}`;
-      if (!(await this.#claimDead(job.id!))) return;
-      // Taken meanwhile? Then BullMQ fails it unrun on that fetch, and the claim keeps it quiet.
-      await job.remove().catch(() => undefined);
-      this.#emitDead({ job: { executionId: job.data.executionId }, attempts: job.attemptsStarted, reason });
+      // Its attempts are used up, unless a consumer took it meanwhile for its last attempt:
+      // then it is locked and cannot be removed, and is that consumer's to finish.
+      if (!(await job.remove().then(
+        () => true,
+        () => false,
+      )))
+        return;
+      const reason = `the worker running it was lost (lease expired) on attempt ${this.#maxAttempts} of ${this.#maxAttempts}`;
+      await this.#reportDead(job, this.#maxAttempts, reason);
     } catch (e) {
       this.#logger.warn('execution queue: could not check a lost lease', { jobId, error: (e as Error).message });
     }
@@ -350,7 +359,7 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     } catch (e) {
       this.#logger.warn('execution queue: could not claim a dead job, reporting it anyway', { error: (e as Error).message });
     }
-    this.#emitDead({ job: { executionId: job.data.executionId }, attempts, reason });
+    this.#emitDead({ job: { ...job.data }, attempts, reason });
   }
 
   /** True for the one process that gets to report this job dead. */

@@ -109,13 +109,13 @@ describe('queue-bullmq on Redis', () => {
       }
     });
 
-    it('carries only the execution id, not the in-process snapshot', async () => {
+    it('carries every field of the job but the in-process snapshot', async () => {
       const queueName = testQueueName();
       const queue = new BullMqExecutionQueue({ connection, queueName });
       try {
-        await queue.enqueue({ executionId: 'e1', snapshot: { id: 'e1' } as never });
+        await queue.enqueue({ executionId: 'e1', nodeRunId: 'n1', token: 't1', snapshot: { id: 'e1' } as never });
         const lease = await queue.lease({ visibilityTimeoutMs: 10_000, waitMs: 2000 });
-        expect(lease?.job).to.deep.equal({ executionId: 'e1' });
+        expect(lease?.job).to.deep.equal({ executionId: 'e1', nodeRunId: 'n1', token: 't1' });
         await queue.ack(lease!);
       } finally {
         await queue.obliterate();

@@ -147,7 +147,12 @@ export class AgentTriggerService {
       createdAt: now,
       updatedAt: now,
     };
-    await webhooks.create(registration);
+    try {
+      await webhooks.create(registration);
+    } catch (e) {
+      fetch?.release();
+      throw e;
+    }
     const url = this.urlOf(registration);
     if (mode === 'manual' || !fetch) {
       logger.info('agent activated', { agentId, webhookId: id, provider: registration.provider, mode });
