@@ -198,6 +198,14 @@ describe('agent scheduling (memory adapters)', () => {
     expect(maxRunning).to.equal(3);
   });
 
+  it('drains its backlog with a limit of one node at a time, also for streamed values', async () => {
+    const { create, run } = await composed({ agents: { maxConcurrentNodes: 1 } });
+    const id = await create([input('in', 'n'), node('stream', 't.stream'), node('double', 't.double'), node('again', 't.double'), output('out', 'ys')], [link('in', 'value', 'stream', 'n'), link('stream', 'item', 'double', 'x'), link('double', 'y', 'again', 'x'), link('again', 'y', 'out', 'value')]);
+    const done = await run(id, { n: 6 });
+    expect(done.status).to.equal('completed');
+    expect(sorted(done.outputs.ys)).to.deep.equal([4, 8, 12, 16, 20, 24]);
+  });
+
   it('records each node run: status, inputs, outputs, cost and times', async () => {
     const { create, run, executions, alice } = await composed();
     const id = await create([input('a', 'a'), input('b', 'b'), node('add', 't.add'), output('out', 'sum')], [link('a', 'value', 'add', 'a'), link('b', 'value', 'add', 'b'), link('add', 'sum', 'out', 'value')]);

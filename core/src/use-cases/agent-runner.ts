@@ -188,22 +188,33 @@ export class AgentRunner {
     const blockTimeout = block.definition.timeout_ms ?? engine.defaultTimeoutMs;
     const executionLimited = remaining < blockTimeout;
 
-    // Each value flows on as it is produced; commits of one run happen in order.
+    // Each value flows on as it is produced: values are gathered for one turn of the event loop
+    // and committed together, in order; what is still gathered when the run ends goes with its
+    // end, in one commit.
     let produced = 0;
-    let chain: Promise<void> = Promise.resolve();
-    let chainError: unknown = null;
+    let gathered: Produced[] = [];
+    let flushing: Promise<void> = Promise.resolve();
+    let flushScheduled: ReturnType<typeof setImmediate> | null = null;
+    let flushError: unknown = null;
     let current = run;
+    const flush = (): void => {
+      flushScheduled = null;
+      const batch = gathered;
+      gathered = [];
+      flushing = flushing.then(async () => {
+        if (flushError || !batch.length) return;
+        try {
+          current = await this.#inTurn(execution.id, () => this.#commitProduced(execution.id, loaded, current, batch));
+        } catch (e) {
+          flushError = e;
+        }
+      });
+    };
     const onOutput = (name: string, value: unknown): void => {
       const index = produced++;
       if (index < current.propagated) return; // passed on by an earlier attempt
-      chain = chain.then(async () => {
-        if (chainError) return;
-        try {
-          current = await this.#propagate(execution.id, loaded, current, name, value, index + 1);
-        } catch (e) {
-          chainError = e;
-        }
-      });
+      gathered.push({ name, value });
+      flushScheduled ??= setImmediate(flush);
     };
 
     let cancelRequested = false;
@@ -225,18 +236,41 @@ export class AgentRunner {
       cancel = () => blockRun.cancel('cancelled by request');
       if (cancelRequested) cancel();
       outcome = await blockRun.outcome;
-      await chain;
+      if (flushScheduled) clearImmediate(flushScheduled);
+      flushScheduled = null;
+      await flushing;
     } finally {
       unsubscribe();
     }
-    if (chainError) throw chainError;
+    if (flushError) throw flushError;
     const timedOutByExecution = executionLimited && outcome.status === 'failed' && /timed out/.test(outcome.error ?? '');
-    await this.#conclude(execution, loaded, current, outcome, timedOutByExecution ? `execution timed out after ${this.executionTimeoutMs} ms` : undefined);
+    await this.#conclude(execution, loaded, current, outcome, timedOutByExecution ? `execution timed out after ${this.executionTimeoutMs} ms` : undefined, gathered);
   }
 
-  /** Commits one produced value: the sinks' new runs, and how far the source has passed on. */
-  #propagate(executionId: string, loaded: LoadedPlan, source: NodeRun, output: string, value: unknown, propagated: number): Promise<NodeRun> {
-    return this.#inTurn(executionId, () => this.#propagateNow(executionId, loaded, source, output, value, propagated));
+  /** Passes produced values along their links into `draft`; the source run as it then is. */
+  #deliverAll(loaded: LoadedPlan, draft: StateDraft, source: NodeRun, values: readonly Produced[]): NodeRun {
+    let outputs = source.outputs as Record<string, unknown[]>;
+    for (const { name, value } of values) {
+      deliver(loaded.plan, draft, source.nodeId, name, value);
+      outputs = appendOutput(outputs, name, value);
+    }
+    return { ...source, outputs, propagated: source.propagated + values.length };
+  }
+
+  /** Commits values a run produced: the sinks' new runs, and how far the source has passed on. */
+  async #commitProduced(executionId: string, loaded: LoadedPlan, source: NodeRun, values: readonly Produced[]): Promise<NodeRun> {
+    const { runs, clock } = this.deps;
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      const state = await this.#state(executionId);
+      const draft = new StateDraft(state);
+      const updated = this.#deliverAll(loaded, draft, source, values);
+      const placed = this.#place(executionId, draft, draft.ready.splice(0), source.id, clock.now());
+      if (await runs.commit(executionId, state.version, draft.finish(), [updated, ...placed])) {
+        await this.#enqueue(placed);
+        return updated;
+      }
+    }
+    throw new Error(`agent execution ${executionId}: could not commit node ${source.nodeId}'s output (too much contention)`);
   }
 
   /** Runs `step` after the other commits of this execution in this process. */
@@ -251,27 +285,11 @@ export class AgentRunner {
     return next;
   }
 
-  async #propagateNow(executionId: string, loaded: LoadedPlan, source: NodeRun, output: string, value: unknown, propagated: number): Promise<NodeRun> {
-    const { runs, clock } = this.deps;
-    const updated: NodeRun = { ...source, propagated, outputs: appendOutput(source.outputs, output, value) };
-    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-      const state = await this.#state(executionId);
-      const draft = new StateDraft(state);
-      deliver(loaded.plan, draft, source.nodeId, output, value);
-      const placed = this.#place(executionId, draft, draft.ready.splice(0), source.id, clock.now());
-      if (await runs.commit(executionId, state.version, draft.finish(), [updated, ...placed])) {
-        await this.#enqueue(placed);
-        return updated;
-      }
-    }
-    throw new Error(`agent execution ${executionId}: could not commit node ${source.nodeId}'s output (too much contention)`);
-  }
-
   /**
    * Commits the end of a node run (its status, outputs, cost; the backlog refilled), then
    * settles the execution: a failed node fails it, the last run to finish completes it.
    */
-  async #conclude(execution: Execution, loaded: LoadedPlan, run: NodeRun, outcome: RunOutcome, executionError?: string): Promise<void> {
+  async #conclude(execution: Execution, loaded: LoadedPlan, run: NodeRun, outcome: RunOutcome, executionError?: string, unsent: readonly Produced[] = []): Promise<void> {
     const { clock } = this.deps;
     const now = clock.now();
     const done: NodeRun = {
@@ -283,7 +301,7 @@ export class AgentRunner {
       completedAt: now,
       startedAt: run.startedAt ?? now,
     };
-    const { state, placed } = await this.#inTurn(execution.id, () => this.#commitEnd(execution, run, done, outcome));
+    const { state, placed } = await this.#inTurn(execution.id, () => this.#commitEnd(execution, loaded, run, done, outcome, unsent));
     await this.#enqueue(placed);
 
     if (outcome.status === 'failed') {
@@ -295,8 +313,8 @@ export class AgentRunner {
     await this.#settle(execution, state);
   }
 
-  async #commitEnd(execution: Execution, run: NodeRun, done: NodeRun, outcome: RunOutcome): Promise<{ state: AgentExecutionState; placed: NodeRun[] }> {
-    const { runs } = this.deps;
+  async #commitEnd(execution: Execution, loaded: LoadedPlan, run: NodeRun, done: NodeRun, outcome: RunOutcome, unsent: readonly Produced[]): Promise<{ state: AgentExecutionState; placed: NodeRun[] }> {
+    const { runs, clock } = this.deps;
     let state: AgentExecutionState | undefined;
     let placed: NodeRun[] = [];
     for (let attempt = 0; attempt < COMMIT_ATTEMPTS && !state; attempt++) {
@@ -304,16 +322,19 @@ export class AgentRunner {
       const draft = new StateDraft(base);
       draft.active = Math.max(0, draft.active - (run.dispatchedBy === null ? 0 : 1));
       draft.costUsd += outcome.costUsd;
-      placed = [];
+      // Values produced last go with the end, in the same commit.
+      const sent = unsent.length ? this.#deliverAll(loaded, draft, run, unsent) : run;
+      placed = unsent.length ? this.#place(execution.id, draft, draft.ready.splice(0), run.id, clock.now()) : [];
       if (outcome.status === 'completed') {
         const free = this.maxConcurrentNodes - draft.active;
         if (free > 0) {
-          for (const waiting of await runs.backlog(execution.id, free)) placed.push({ ...waiting, dispatchedBy: run.id });
-          draft.active += placed.length;
+          const refill = (await runs.backlog(execution.id, free)).map((waiting): NodeRun => ({ ...waiting, dispatchedBy: run.id }));
+          placed.push(...refill);
+          draft.active += refill.length;
         }
       }
       const next = draft.finish();
-      if (await runs.commit(execution.id, base.version, next, [done, ...placed])) state = next;
+      if (await runs.commit(execution.id, base.version, next, [{ ...done, propagated: sent.propagated }, ...placed])) state = next;
     }
     if (!state) throw new Error(`agent execution ${execution.id}: could not commit node ${run.nodeId}'s end (too much contention)`);
     return { state, placed };
@@ -323,7 +344,14 @@ export class AgentRunner {
   async #settle(execution: Execution, known?: AgentExecutionState): Promise<void> {
     const state = known ?? (await this.deps.runs.getState(execution.id));
     if (!state || state.active > 0) return;
-    if ((await this.deps.runs.backlog(execution.id, 1)).length) return;
+    const waiting = await this.deps.runs.backlog(execution.id, this.maxConcurrentNodes);
+    if (waiting.length) {
+      // Nothing runs but some wait: hand them to the queue (a safety net; a run's end refills).
+      const placed = waiting.map((run): NodeRun => ({ ...run, dispatchedBy: START }));
+      const next: AgentExecutionState = { ...state, version: state.version + 1, active: placed.length };
+      if (await this.deps.runs.commit(execution.id, state.version, next, placed)) await this.#enqueue(placed);
+      return;
+    }
     await this.#finishExecution(execution, 'completed', state, null);
   }
 
@@ -407,6 +435,12 @@ export class AgentRunner {
       if (run.dispatchedBy !== null) await this.deps.queue.enqueue({ executionId: run.executionId, nodeRunId: run.id, token: this.deps.ids.next() });
     }
   }
+}
+
+/** A value a node run produced, waiting to be passed on. */
+interface Produced {
+  readonly name: string;
+  readonly value: unknown;
 }
 
 function appendOutput(outputs: Readonly<Record<string, readonly unknown[]>>, name: string, value: unknown): Record<string, unknown[]> {
