@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch), P4 (credential resolution) then P5 (agent scheduling), prints a summary and writes
+ * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch), P4 (credential resolution), P5 (agent scheduling) then scale (worker processes on BullMQ; alone: `npm run bench -- scale`), prints a summary and writes
  * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
  * measured in this same run. Targets are informational: the exit code is 0 unless the bench
  * itself crashes. See bench/README.md.
@@ -11,6 +11,7 @@ import { describeRevision } from './revision.js';
 import { readSettings } from './settings.js';
 
 const log = (line: string): void => console.log(line);
+if (process.argv.slice(2).includes('scale')) await import('./scale-only.js'); // `npm run bench -- scale`: that bench alone; it exits
 
 const settings = readSettings();
 const machine = describeMachine();
@@ -52,6 +53,12 @@ log('');
 for (const line of p5Summary(p5)) log(line);
 log('');
 
-const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4, p5 };
+const { runScale, scaleSummary } = await import('./scale-throughput.js');
+const scale = await runScale(settings, log);
+log('');
+for (const line of scaleSummary(scale)) log(line);
+log('');
+
+const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4, p5, scale };
 const paths = await writeResults(results);
 log(`results written to ${paths.join(' and ')}`);

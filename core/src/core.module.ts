@@ -40,6 +40,9 @@ import { AgentPlans } from './agent/agent-plans.js';
 import { AgentRunner, type AgentRunnerOptions } from './use-cases/agent-runner.js';
 import { WebhookRepository } from './webhook/webhook.repository.port.js';
 import { AgentTriggerService } from './use-cases/agent-trigger.service.js';
+import { OAuthClientRepository } from './oauth-client/oauth-client.repository.port.js';
+import { OAuthArtifactStore } from './oauth-client/oauth-artifact-store.port.js';
+import { OAuthClientDeletionHook, OAuthClientService } from './use-cases/oauth-client.service.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -240,6 +243,21 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
       .inSingletonScope();
     bind(ApiKeyService)
       .toDynamicValue((ctx) => new ApiKeyService({ apiKeys: ctx.get(ApiKeyRepository), users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))
+      .inSingletonScope();
+    // Third-party apps: needs an OAuthClientRepository and a cipher; their tokens are revoked through the OAuthArtifactStore when bound.
+    bind(OAuthClientService)
+      .toDynamicValue(
+        (ctx) =>
+          new OAuthClientService({
+            clients: ctx.get<OAuthClientRepository>(OAuthClientRepository),
+            cipher: ctx.get<SecretCipher>(SecretCipher),
+            users: ctx.get(UserRepository),
+            clock: ctx.get(Clock),
+            ids: ctx.get(IdGenerator),
+            artifacts: ctx.get<OAuthArtifactStore>(OAuthArtifactStore, { optional: true }) ?? null,
+            deletionHooks: ctx.getAll<OAuthClientDeletionHook>(OAuthClientDeletionHook, { optional: true }),
+          }),
+      )
       .inSingletonScope();
     bind(UserService)
       .toDynamicValue((ctx) => new UserService({ users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))

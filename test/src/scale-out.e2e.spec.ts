@@ -76,15 +76,21 @@ describe('scale-out: API and worker processes on PostgreSQL + BullMQ', function 
   let api: ServerProcess;
   /** Worker processes started so far, dead ones included; a crashed one is replaced, as a supervisor would. */
   const workers: ServerProcess[] = [];
+  /** Workers still starting, so that none is left running after the suite. */
+  const starting = new Set<Promise<ServerProcess>>();
   let stopping = false;
 
-  const startWorker = async (): Promise<ServerProcess> => {
-    const worker = await startServerProcess({ ...env, BLOCKYARD_ROLE: 'worker' }, dataDir);
-    workers.push(worker);
-    worker.child.once('exit', () => {
-      if (!stopping) void startWorker().catch((e: unknown) => console.error('could not replace a crashed worker:', e));
+  const startWorker = (): Promise<ServerProcess> => {
+    const start = startServerProcess({ ...env, BLOCKYARD_ROLE: 'worker' }, dataDir).then((worker) => {
+      workers.push(worker);
+      worker.child.once('exit', () => {
+        if (!stopping) startWorker().catch((e: unknown) => console.error('could not replace a crashed worker:', e));
+      });
+      return worker;
     });
-    return worker;
+    starting.add(start);
+    void start.finally(() => starting.delete(start)).catch(() => undefined);
+    return start;
   };
   /** The worker whose logs say it started `executionId` with `msg`, once one does. */
   const workerRunning = async (executionId: string, msg = 'slow block started'): Promise<ServerProcess> => {
@@ -122,7 +128,7 @@ describe('scale-out: API and worker processes on PostgreSQL + BullMQ', function 
 
   after(async () => {
     stopping = true;
-    if (process.env.DEBUG_SCALE) for (const w of workers) console.log('WORKER', w.child.pid, w.output().split('\n').filter((l) => !l.includes('"level":30,') || l.includes('crash') || l.includes('dead')).join('\n'));
+    await Promise.allSettled([...starting]);
     await Promise.all([api, ...workers].filter(Boolean).map((p) => p.stop()));
     await database?.drop();
     if (env?.BLOCKYARD_QUEUE_NAME) {

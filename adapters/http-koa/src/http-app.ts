@@ -13,6 +13,8 @@ import { apiKeysRoutes } from './routes/api-keys.routes.js';
 import { agentsRoutes } from './routes/agents.routes.js';
 import { webhookIngress, webhooksRoutes } from './routes/webhooks.routes.js';
 import { loginRoutes, pageFormBodies } from './routes/login.routes.js';
+import { oauthClientsRoutes } from './routes/oauth-clients.routes.js';
+import { OAUTH_CONSENT_PATH, OAUTH_INTERACTION_PATH, oauthInteractionRoutes } from './routes/oauth-interaction.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
@@ -26,9 +28,11 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
   app.use(errorMapper(deps.logger));
+  // The OAuth protocol endpoints are oidc-provider's: it reads its own bodies, so it goes first.
+  if (deps.authorizationServer) app.use(deps.authorizationServer.middleware());
   // Inbound webhooks read their raw body themselves (signatures are over the exact bytes).
   app.use(webhookIngress(deps, { bodyLimitBytes: resolved.webhookBodyLimitBytes }));
-  app.use(pageFormBodies());
+  app.use(pageFormBodies(['/login', '/logout', OAUTH_CONSENT_PATH]));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
 
   const open = new Router();
@@ -37,10 +41,22 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   });
 
   // Our own browser pages (login now; consent and connect later) on a session cookie.
-  if (deps.sessions) loginRoutes(open, deps.sessions);
+  if (deps.sessions) {
+    const server = deps.authorizationServer;
+    // An authorization request's login page names the app that asks.
+    const describeNext = server?.clientNameOfInteraction
+      ? async (next: string) => {
+          const uid = OAUTH_INTERACTION_PATH.exec(next)?.[1];
+          const name = uid ? await server.clientNameOfInteraction!(uid) : null;
+          return name ? `to continue to ${name}` : null;
+        }
+      : undefined;
+    loginRoutes(open, deps.sessions, { describeNext });
+    if (server) oauthInteractionRoutes(open, deps.sessions, server);
+  }
 
   const api = new Router();
-  api.use('/api/v1', apiKeyAuth(deps.apiKeys));
+  api.use('/api/v1', apiKeyAuth(deps.apiKeys, deps.bearer));
   blocksRoutes(api, deps, resolved);
   executionsRoutes(api, deps, resolved);
   credentialsRoutes(api, deps);
@@ -49,7 +65,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   agentsRoutes(api, deps);
   webhooksRoutes(api, deps);
 
-  for (const router of [open, api]) {
+  for (const router of [open, api, oauthClientsRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }
@@ -59,6 +75,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
 /** Unknown routes and wrong methods answer JSON like every other error. */
 async function notFoundAsJson(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await next();
+  if (ctx.respond === false) return; // answered by a mounted app (the authorization server)
   if (ctx.status === 405 && !ctx.body) ctx.body = { detail: `method ${ctx.method} not allowed on ${ctx.path}` };
   else if (ctx.status === 404 && (ctx.body === undefined || ctx.body === null)) {
     ctx.status = 404;

@@ -1,5 +1,7 @@
 import type { ContractValidators } from '@blockyard/contracts';
-import type { AgentService, AgentTriggerService, ProviderOAuthService } from '@blockyard/core';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, Next } from 'koa';
+import type { AccessTokenVerifier, AgentService, AgentTriggerService, OAuthClientService, ProviderOAuthService } from '@blockyard/core';
 import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
@@ -20,7 +22,41 @@ export interface HttpDeps {
   agents?: AgentService | null;
   /** Agent activation and inbound webhooks (/webhooks/...); those routes answer 404 without it. */
   triggers?: AgentTriggerService | null;
+  /** Third-party apps' registrations (/oauth/clients/); those routes answer 404 without it. */
+  oauthClients?: OAuthClientService | null;
+  /** The OAuth authorization server (/oauth/authorize, /oauth/token, ...); left out without it. */
+  authorizationServer?: HttpAuthorizationServer | null;
+  /** Checks OAuth access tokens sent as `Authorization: Bearer`; without it only API keys are accepted. */
+  bearer?: AccessTokenVerifier | null;
 }
+
+/** A pending authorization request, as the consent page shows it. */
+export interface PendingAuthorizationView {
+  readonly uid: string;
+  readonly clientId: string;
+  readonly clientName: string;
+  readonly clientDescription: string;
+  readonly redirectUri: string;
+  readonly scopes: ReadonlyArray<{ name: string; description: string }>;
+}
+
+/**
+ * The authorization server as this adapter drives it (@blockyard/oauth-server's OAuthServer):
+ * its protocol endpoints as middleware, and the pending request behind a browser's interaction
+ * cookie for our consent page.
+ */
+export interface HttpAuthorizationServer {
+  /** Answers the protocol endpoints and passes anything else on; mounted before the body parsers. */
+  middleware(): (ctx: Context, next: Next) => Promise<void>;
+  /** NotFoundError when the request expired, was completed, or belongs to another browser. */
+  pendingAuthorization(uid: string, req: IncomingMessage, res: ServerResponse): Promise<PendingAuthorizationView>;
+  /** Approves (for `userId`) or denies the request; answers where to send the browser. */
+  finishAuthorization(uid: string, req: IncomingMessage, res: ServerResponse, outcome: { userId: string; approved: boolean }): Promise<string>;
+  /** The name of the app behind a pending request (for the login page), or null. */
+  clientNameOfInteraction?(uid: string): Promise<string | null>;
+}
+/** Where a composition binds its HttpAuthorizationServer for httpKoaModule. */
+export const HttpAuthorizationServer = Symbol.for('blockyard/HttpAuthorizationServer');
 
 export interface HttpOptions {
   /** Largest JSON body accepted. Default 1 MiB. */

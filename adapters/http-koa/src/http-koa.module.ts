@@ -1,10 +1,10 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { AgentRepository, AgentService, AgentTriggerService, OAuthStateRepository, ProviderOAuthService, WebhookRepository } from '@blockyard/core';
+import { AccessTokenVerifier, AgentRepository, AgentService, AgentTriggerService, OAuthClientRepository, OAuthClientService, OAuthStateRepository, ProviderOAuthService, WebhookRepository } from '@blockyard/core';
 import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher, SessionRepository, SessionService } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
-import type { HttpOptions } from './http-deps.js';
+import { HttpAuthorizationServer, type HttpOptions } from './http-deps.js';
 
 /** The Koa application, built from the container's services. */
 export const HttpApp = Symbol.for('blockyard/HttpApp');
@@ -28,6 +28,9 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             sessions: ctx.get(SessionRepository, { optional: true }) ? ctx.get(SessionService) : null,
             agents: ctx.get(AgentRepository, { optional: true }) ? ctx.get(AgentService) : null,
             triggers: ctx.get(WebhookRepository, { optional: true }) && ctx.get(AgentRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(AgentTriggerService) : null,
+            oauthClients: ctx.get(OAuthClientRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(OAuthClientService) : null,
+            authorizationServer: ctx.get<HttpAuthorizationServer>(HttpAuthorizationServer, { optional: true }) ?? null,
+            bearer: ctx.get<AccessTokenVerifier>(AccessTokenVerifier, { optional: true }) ?? null,
           },
           options,
         ),

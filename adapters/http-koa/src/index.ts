@@ -2,6 +2,6 @@ export { createHttpApp } from './http-app.js';
 export { httpKoaModule, HttpApp } from './http-koa.module.js';
 export { STATUS_OF_KIND } from './middleware/error-mapper.js';
 export { toExecutionBody } from './contract-io.js';
-export type { HttpDeps, HttpOptions } from './http-deps.js';
+export { HttpAuthorizationServer, type HttpDeps, type HttpOptions, type PendingAuthorizationView } from './http-deps.js';
 export { sessionAuth, sessionOf, safeNextPath, SESSION_COOKIE, type SessionState } from './middleware/session-auth.js';
 export { loginRoutes, pageFormBodies, LOGIN_CSRF_COOKIE } from './routes/login.routes.js';

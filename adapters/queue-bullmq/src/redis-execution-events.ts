@@ -12,6 +12,11 @@ export interface RedisExecutionEventsOptions {
    * published still hears it. Default 60 s.
    */
   cancelMemoryMs?: number;
+  /**
+   * How long a channel nobody listens to any more stays subscribed, so that the unsubscribes of
+   * many executions go to Redis as one command. Events arriving meanwhile are dropped. Default 250 ms.
+   */
+  unsubscribeDelayMs?: number;
   logger?: Logger;
 }
 
@@ -32,6 +37,10 @@ interface Subscription {
  * Best effort, as the port says: while Redis is unreachable, events to other processes are
  * lost and storage stays the truth. A cancel is also kept briefly under a key, so that a
  * subscriber that arrives just after it (a worker starting the run) still hears it.
+ *
+ * Cheap per execution: subscriptions made in one turn of the event loop go to Redis as one
+ * SUBSCRIBE (and one MGET for remembered cancels); channels nobody listens to any more are
+ * unsubscribed together a little later; publishes are pipelined.
  */
 export class RedisExecutionEvents implements ExecutionEvents {
   readonly #origin = randomUUID();
@@ -41,11 +50,23 @@ export class RedisExecutionEvents implements ExecutionEvents {
   readonly #pub: Redis;
   readonly #sub: Redis;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** Executions whose channel this process is subscribed to in Redis (or is subscribing to). */
+  readonly #inRedis = new Set<string>();
+  /** Subscriptions made since the last flush: one SUBSCRIBE for all of them. */
+  readonly #toSubscribe = new Set<string>();
+  /** Subscribed again while still subscribed in Redis: only the remembered cancel to look up. */
+  readonly #toCheck = new Set<string>();
+  /** Channels nobody here listens to any more, unsubscribed together a little later. */
+  readonly #toUnsubscribe = new Set<string>();
+  readonly #unsubscribeDelayMs: number;
+  #subscribeScheduled = false;
+  #unsubscribeTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
 
   constructor(options: RedisExecutionEventsOptions) {
     this.#namespace = options.namespace;
     this.#cancelMemoryMs = options.cancelMemoryMs ?? 60_000;
+    this.#unsubscribeDelayMs = options.unsubscribeDelayMs ?? 250;
     this.#logger = options.logger ?? silentLogger;
     this.#pub = new Redis({ ...options.connection, enableAutoPipelining: true, maxRetriesPerRequest: 2, connectionName: 'blockyard-events-pub' });
     this.#sub = new Redis({ ...options.connection, maxRetriesPerRequest: null, connectionName: 'blockyard-events-sub' });
@@ -75,18 +96,13 @@ export class RedisExecutionEvents implements ExecutionEvents {
   subscribe(executionId: string, listener: Listener): () => void {
     let subscription = this.#subscriptions.get(executionId);
     if (!subscription) {
-      const created: Subscription = { listeners: new Set(), cancelSeen: false };
-      this.#subscriptions.set(executionId, (subscription = created));
-      if (!this.#closed) {
-        this.#sub
-          .subscribe(this.#channel(executionId))
-          // Subscribed now: a cancel published just before is still remembered.
-          .then(() => (this.#subscriptions.get(executionId) === created ? this.#pub.exists(this.#cancelKey(executionId)) : 0))
-          .then((remembered) => {
-            if (remembered && this.#subscriptions.get(executionId) === created) this.#deliver({ type: 'cancel_requested', executionId });
-          })
-          .catch((e: unknown) => this.#logger.warn('execution events: could not subscribe', { executionId, error: String(e) }));
-      }
+      this.#subscriptions.set(executionId, (subscription = { listeners: new Set(), cancelSeen: false }));
+      if (this.#toUnsubscribe.delete(executionId)) this.#toCheck.add(executionId); // still subscribed in Redis
+      else if (!this.#inRedis.has(executionId)) {
+        this.#inRedis.add(executionId);
+        this.#toSubscribe.add(executionId);
+      } else this.#toCheck.add(executionId);
+      this.#scheduleSubscribe();
     }
     const entry = subscription;
     entry.listeners.add(listener);
@@ -94,7 +110,12 @@ export class RedisExecutionEvents implements ExecutionEvents {
       if (!entry.listeners.delete(listener) || entry.listeners.size > 0) return;
       if (this.#subscriptions.get(executionId) !== entry) return;
       this.#subscriptions.delete(executionId);
-      if (!this.#closed) this.#sub.unsubscribe(this.#channel(executionId)).catch(() => undefined);
+      this.#toCheck.delete(executionId);
+      if (this.#toSubscribe.delete(executionId)) this.#inRedis.delete(executionId);
+      else if (this.#inRedis.has(executionId)) {
+        this.#toUnsubscribe.add(executionId);
+        this.#unsubscribeTimer ??= setTimeout(() => this.#flushUnsubscribes(), this.#unsubscribeDelayMs).unref();
+      }
     };
   }
 
@@ -107,7 +128,47 @@ export class RedisExecutionEvents implements ExecutionEvents {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#unsubscribeTimer) clearTimeout(this.#unsubscribeTimer);
     await Promise.all([this.#sub.quit().catch(() => this.#sub.disconnect()), this.#pub.quit().catch(() => this.#pub.disconnect())]);
+  }
+
+  /** On the next turn of the event loop: one SUBSCRIBE for the new channels, then one look for remembered cancels. */
+  #scheduleSubscribe(): void {
+    if (this.#subscribeScheduled || this.#closed) return;
+    this.#subscribeScheduled = true;
+    setImmediate(() => void this.#flushSubscribes());
+  }
+
+  async #flushSubscribes(): Promise<void> {
+    this.#subscribeScheduled = false;
+    if (this.#closed) return;
+    const subscribing = [...this.#toSubscribe];
+    const checking = [...this.#toCheck];
+    this.#toSubscribe.clear();
+    this.#toCheck.clear();
+    try {
+      if (subscribing.length) await this.#sub.subscribe(...subscribing.map((id) => this.#channel(id)));
+      // Subscribed now: a cancel published just before is still remembered.
+      const look = [...subscribing, ...checking].filter((id) => this.#subscriptions.has(id));
+      if (!look.length) return;
+      const remembered = await this.#pub.mget(...look.map((id) => this.#cancelKey(id)));
+      look.forEach((executionId, i) => {
+        if (remembered[i]) this.#deliver({ type: 'cancel_requested', executionId });
+      });
+    } catch (e) {
+      for (const id of subscribing) this.#inRedis.delete(id); // the next subscribe tries again
+      this.#logger.warn('execution events: could not subscribe', { executions: subscribing.length, error: String(e) });
+    }
+  }
+
+  #flushUnsubscribes(): void {
+    this.#unsubscribeTimer = null;
+    if (this.#closed) return;
+    const leaving = [...this.#toUnsubscribe].filter((id) => !this.#subscriptions.has(id));
+    this.#toUnsubscribe.clear();
+    if (!leaving.length) return;
+    for (const id of leaving) this.#inRedis.delete(id);
+    this.#sub.unsubscribe(...leaving.map((id) => this.#channel(id))).catch(() => undefined);
   }
 
   #onMessage(channel: string, message: string): void {

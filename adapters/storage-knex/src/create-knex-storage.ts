@@ -12,6 +12,8 @@ import { KnexUserRepository } from './knex-user.repository.js';
 import { KnexSessionRepository } from './knex-session.repository.js';
 import { KnexLoginThrottleRepository } from './knex-login-throttle.repository.js';
 import { KnexWebhookRepository } from './knex-webhook.repository.js';
+import { KnexOAuthClientRepository } from './knex-oauth-client.repository.js';
+import { KnexOAuthArtifactStore } from './knex-oauth-artifact.store.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
 import { finalizeCachedStatements } from './sqlite-raw.js';
 import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
@@ -44,6 +46,8 @@ export interface KnexStorage {
   readonly agents: KnexAgentRepository;
   readonly agentRuns: KnexAgentRunRepository;
   readonly webhooks: KnexWebhookRepository;
+  readonly oauthClients: KnexOAuthClientRepository;
+  readonly oauthArtifacts: KnexOAuthArtifactStore;
   readonly knex: Knex;
   readonly dialect: SqlDialect;
   /** The group committer every write goes through, or null when writes commit one by one. */
@@ -88,6 +92,8 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     agents: new KnexAgentRepository(reads, writes, codec),
     agentRuns: new KnexAgentRunRepository(reads, writes, codec),
     webhooks: new KnexWebhookRepository(reads, writes, codec),
+    oauthClients: new KnexOAuthClientRepository(reads, writes, codec),
+    oauthArtifacts: new KnexOAuthArtifactStore(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,

@@ -15,3 +15,5 @@ export type { SqlDialect } from './sql-dialect.js';
 export * from './knex-agent.repository.js';
 export * from './knex-agent-run.repository.js';
 export * from './knex-webhook.repository.js';
+export * from './knex-oauth-client.repository.js';
+export * from './knex-oauth-artifact.store.js';

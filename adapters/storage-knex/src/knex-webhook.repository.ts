@@ -1,4 +1,4 @@
-import { NotFoundError, type WebhookDeliveryRecord, type WebhookMode, type WebhookRegistration, type WebhookRepository, type WebhookStatus } from '@blockyard/core';
+import { NotFoundError, type EncryptedSecret, type WebhookDeliveryRecord, type WebhookMode, type WebhookRegistration, type WebhookRepository, type WebhookStatus } from '@blockyard/core';
 import type { DbDate, RowCodec } from './row-codec.js';
 import type { ReadRunner } from './read-runner.js';
 import { rethrowUniqueViolation } from './unique-violation.js';
@@ -34,6 +34,9 @@ interface DeliveryRow {
   execution_id: string | null;
   received_at: DbDate;
 }
+
+/** Delivery records removed per statement when pruning, so that no one statement holds the writer long. */
+const PRUNE_BATCH = 1000;
 
 /**
  * Webhook registrations in `webhooks` (agent_id unique: one per agent; the secret kept sealed)
@@ -73,6 +76,23 @@ export class KnexWebhookRepository implements WebhookRepository {
       db<WebhookRow>('webhooks').where({ id, status: 'registering' }).update({ status: 'active', external_id: externalId, updated_at: updatedAt }),
     );
     return changed > 0;
+  }
+
+  async updateSecret(id: string, secret: EncryptedSecret, expected: EncryptedSecret): Promise<boolean> {
+    const changed = await this.writes.runCounted((db) =>
+      db<WebhookRow>('webhooks')
+        .where({ id, secret_key_id: expected.keyId, secret_nonce: expected.nonce, secret_ciphertext: expected.ciphertext, secret_tag: expected.tag })
+        .update({ secret_key_id: secret.keyId, secret_nonce: secret.nonce, secret_ciphertext: secret.ciphertext, secret_tag: secret.tag }),
+    );
+    return changed > 0;
+  }
+
+  async listAll(afterId: string | null, limit: number): Promise<WebhookRegistration[]> {
+    if (limit <= 0) return [];
+    const query = this.reads.knex<WebhookRow>('webhooks').orderBy('id').limit(limit);
+    if (afterId !== null) query.where('id', '>', afterId);
+    const rows = await this.reads.all<WebhookRow>(query);
+    return rows.map((row) => this.toRegistration(row));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -118,6 +138,21 @@ export class KnexWebhookRepository implements WebhookRepository {
   async deleteDelivery(webhookId: string, deliveryId: string): Promise<boolean> {
     const deleted = await this.writes.runStatement<number>((db) => db<DeliveryRow>('webhook_deliveries').where({ webhook_id: webhookId, delivery_id: deliveryId }).delete());
     return deleted > 0;
+  }
+
+  async pruneDeliveries(before: Date): Promise<number> {
+    const cutoff = this.codec.date(before);
+    let pruned = 0;
+    for (;;) {
+      // Batches through the received_at index: ("webhook_id", "delivery_id") IN (the oldest few).
+      const deleted = await this.writes.runCounted((db) =>
+        db<DeliveryRow>('webhook_deliveries')
+          .whereIn(['webhook_id', 'delivery_id'], db<DeliveryRow>('webhook_deliveries').select('webhook_id', 'delivery_id').where('received_at', '<', cutoff).limit(PRUNE_BATCH))
+          .delete(),
+      );
+      pruned += deleted;
+      if (deleted < PRUNE_BATCH) return pruned;
+    }
   }
 
   private toRow(registration: WebhookRegistration): WebhookRow {

@@ -1,4 +1,4 @@
-import { AgentRepository, AgentRunRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import type { KnexStorage } from './create-knex-storage.js';
@@ -16,5 +16,7 @@ export function knexStorageModule(storage: KnexStorage): ContainerModule {
     bind(AgentRepository).toConstantValue(storage.agents);
     bind(AgentRunRepository).toConstantValue(storage.agentRuns);
     bind(WebhookRepository).toConstantValue(storage.webhooks);
+    bind(OAuthClientRepository).toConstantValue(storage.oauthClients);
+    bind(OAuthArtifactStore).toConstantValue(storage.oauthArtifacts);
   });
 }

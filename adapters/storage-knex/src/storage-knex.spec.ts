@@ -19,6 +19,8 @@ storageContract('knex sqlite', async () => {
     agents: storage.agents,
     agentRuns: storage.agentRuns,
     webhooks: storage.webhooks,
+    oauthClients: storage.oauthClients,
+    oauthArtifacts: storage.oauthArtifacts,
     async close() {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -32,7 +34,7 @@ describe('knex on PostgreSQL', () => {
   for (const groupCommit of [false, true]) {
     storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
       const storage = await openPostgresTestStorage({ groupCommit });
-      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, agents: storage.agents, agentRuns: storage.agentRuns, webhooks: storage.webhooks, close: () => storage.drop() };
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, agents: storage.agents, agentRuns: storage.agentRuns, webhooks: storage.webhooks, oauthClients: storage.oauthClients, oauthArtifacts: storage.oauthArtifacts, close: () => storage.drop() };
     });
   }
 });

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, type WebhookDeliveryRecord, type WebhookRegistration, type WebhookRepository } from '@blockyard/core';
+import { ConflictError, NotFoundError, type EncryptedSecret, type WebhookDeliveryRecord, type WebhookRegistration, type WebhookRepository } from '@blockyard/core';
 
 /** Webhook registrations and their deliveries in Maps. Stores and returns copies. */
 export class InMemoryWebhookRepository implements WebhookRepository {
@@ -27,6 +27,22 @@ export class InMemoryWebhookRepository implements WebhookRepository {
     if (!stored || stored.status !== 'registering') return false;
     this.byId.set(id, { ...stored, status: 'active', externalId, updatedAt: new Date(at.getTime()) });
     return true;
+  }
+
+  async updateSecret(id: string, secret: EncryptedSecret, expected: EncryptedSecret): Promise<boolean> {
+    const stored = this.byId.get(id);
+    if (!stored || !sameSecret(stored.secret, expected)) return false;
+    this.byId.set(id, { ...stored, secret: { ...secret } });
+    return true;
+  }
+
+  async listAll(afterId: string | null, limit: number): Promise<WebhookRegistration[]> {
+    if (limit <= 0) return [];
+    return [...this.byId.keys()]
+      .filter((id) => afterId === null || id > afterId)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map((id) => structuredClone(this.byId.get(id)!));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -60,8 +76,25 @@ export class InMemoryWebhookRepository implements WebhookRepository {
     return this.deliveries.get(webhookId)?.delete(deliveryId) ?? false;
   }
 
+  async pruneDeliveries(before: Date): Promise<number> {
+    let pruned = 0;
+    for (const received of this.deliveries.values()) {
+      for (const [deliveryId, record] of received) {
+        if (record.receivedAt.getTime() < before.getTime()) {
+          received.delete(deliveryId);
+          pruned++;
+        }
+      }
+    }
+    return pruned;
+  }
+
   private findByAgent(agentId: string): WebhookRegistration | undefined {
     for (const registration of this.byId.values()) if (registration.agentId === agentId) return registration;
     return undefined;
   }
+}
+
+function sameSecret(a: EncryptedSecret, b: EncryptedSecret): boolean {
+  return a.keyId === b.keyId && a.nonce === b.nonce && a.ciphertext === b.ciphertext && a.tag === b.tag;
 }

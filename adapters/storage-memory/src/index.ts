@@ -9,3 +9,5 @@ export * from './in-memory-login-throttle.repository.js';
 export * from './in-memory-agent.repository.js';
 export * from './in-memory-agent-run.repository.js';
 export * from './in-memory-webhook.repository.js';
+export * from './in-memory-oauth-client.repository.js';
+export * from './in-memory-oauth-artifact.store.js';

@@ -1,4 +1,4 @@
-import { AgentRepository, AgentRunRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import { InMemoryAgentRepository } from './in-memory-agent.repository.js';
@@ -11,6 +11,8 @@ import { InMemoryUserRepository } from './in-memory-user.repository.js';
 import { InMemorySessionRepository } from './in-memory-session.repository.js';
 import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
+import { InMemoryOAuthClientRepository } from './in-memory-oauth-client.repository.js';
+import { InMemoryOAuthArtifactStore } from './in-memory-oauth-artifact.store.js';
 
 /** Binds the storage ports to fresh in-memory repositories (one set per module instance). */
 export function memoryStorageModule(): ContainerModule {
@@ -25,5 +27,7 @@ export function memoryStorageModule(): ContainerModule {
     bind(AgentRepository).toConstantValue(new InMemoryAgentRepository());
     bind(AgentRunRepository).toConstantValue(new InMemoryAgentRunRepository());
     bind(WebhookRepository).toConstantValue(new InMemoryWebhookRepository());
+    bind(OAuthClientRepository).toConstantValue(new InMemoryOAuthClientRepository());
+    bind(OAuthArtifactStore).toConstantValue(new InMemoryOAuthArtifactStore());
   });
 }

@@ -13,6 +13,8 @@ import { memoryStorageModule } from './storage-memory.module.js';
 import { InMemorySessionRepository } from './in-memory-session.repository.js';
 import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
+import { InMemoryOAuthClientRepository } from './in-memory-oauth-client.repository.js';
+import { InMemoryOAuthArtifactStore } from './in-memory-oauth-artifact.store.js';
 
 storageContract('memory', async () => ({
   users: new InMemoryUserRepository(),
@@ -25,6 +27,8 @@ storageContract('memory', async () => ({
   agents: new InMemoryAgentRepository(),
   agentRuns: new InMemoryAgentRunRepository(),
   webhooks: new InMemoryWebhookRepository(),
+  oauthClients: new InMemoryOAuthClientRepository(),
+  oauthArtifacts: new InMemoryOAuthArtifactStore(),
   close: async () => {},
 }));
 

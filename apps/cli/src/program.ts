@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { API_KEY_SCOPES, ApiKeyService, BlockCatalog, BlockEngine, BlockRegistry, DomainError, generatePassword, UserService } from '@blockyard/core';
 import { ConfigError, composeBlockyard, PinoLogger, readConfig, runServerFromEnv, SERVER_ROLES, type ServerConfig } from '@blockyard/server';
 import { registerPluginCommands } from './plugin-commands.js';
-import { Clock, CredentialKeyRotation, CredentialRepository, SecretCipher } from '@blockyard/core';
+import { Clock, CredentialKeyRotation, CredentialRepository, SecretCipher, WebhookRepository } from '@blockyard/core';
 
 export interface CliIO {
   out(line: string): void;
@@ -93,22 +93,30 @@ export function buildProgram(io: CliIO): Command {
       });
     });
 
-  const secrets = program.command('secrets').description('manage the encryption of stored credential secrets');
+  const secrets = program.command('secrets').description('manage the encryption of stored secrets (credential secrets and webhook signing secrets)');
   secrets
     .command('rotate')
-    .description('re-encrypt every credential secret under the active key (the first of BLOCKYARD_ENCRYPTION_KEYS); safe while the server runs')
-    .option('--page-size <n>', 'credentials read per page', positiveInt, 100)
+    .description('re-encrypt every credential secret and webhook signing secret under the active key (the first of BLOCKYARD_ENCRYPTION_KEYS); safe while the server runs')
+    .option('--page-size <n>', 'records read per page', positiveInt, 100)
     .action(async (opts: { pageSize: number }) => {
       await withBlockyard(io, { plugins: false }, async (container) => {
         const rotation = new CredentialKeyRotation({
           credentials: container.get<CredentialRepository>(CredentialRepository),
+          webhooks: container.get<WebhookRepository>(WebhookRepository),
           cipher: container.get<SecretCipher>(SecretCipher),
           clock: container.get<Clock>(Clock),
         });
         const report = await rotation.rotate({ pageSize: opts.pageSize });
-        io.out(`active key ${report.activeKeyId}: ${report.scanned} credential(s) scanned, ${report.rotated} re-encrypted, ${report.current} already current, ${report.retried} retried after a concurrent change, ${report.vanished} deleted meanwhile, ${report.failures.length} failed`);
-        for (const f of report.failures) io.err(`credential ${f.credentialId} (sealed with key ${f.keyId}) was not re-encrypted: ${f.reason}`);
-        if (report.failures.length) throw new CliError(`${report.failures.length} credential(s) could not be re-encrypted: ${report.failures.map((f) => f.credentialId).join(', ')}`);
+        const kinds = [
+          ['credential', report.credentials],
+          ['webhook', report.webhooks],
+        ] as const;
+        for (const [kind, t] of kinds) {
+          io.out(`active key ${report.activeKeyId}: ${t.scanned} ${kind}(s) scanned, ${t.rotated} re-encrypted, ${t.current} already current, ${t.retried} retried after a concurrent change, ${t.vanished} deleted meanwhile, ${t.failures.length} failed`);
+        }
+        for (const [kind, t] of kinds) for (const f of t.failures) io.err(`${kind} ${f.id} (sealed with key ${f.keyId}) was not re-encrypted: ${f.reason}`);
+        const failed = kinds.filter(([, t]) => t.failures.length).map(([kind, t]) => `${t.failures.length} ${kind}(s) could not be re-encrypted: ${t.failures.map((f) => f.id).join(', ')}`);
+        if (failed.length) throw new CliError(failed.join('; '));
       });
     });
 

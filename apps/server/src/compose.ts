@@ -1,18 +1,21 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
+import { OAuthArtifactStore, OAuthClientRepository, UserRepository } from '@blockyard/core';
 import { BlockRegistry, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
 import { memoryQueueModule } from '@blockyard/queue-memory';
 import { bullmqQueueModule } from '@blockyard/queue-bullmq';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
-import { httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
+import { HttpAuthorizationServer, httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
+import { loadOrCreateSigningKeys, OAuthServer, oauthServerModule } from '@blockyard/oauth-server';
 import { outboundHttpModule } from '@blockyard/http-outbound';
 import { AesGcmSecretCipher, loadOrCreateKeyRing, secretCipherModule } from '@blockyard/secret-cipher';
 import { loadPlugins, PluginStatuses, type PluginStatus } from '@blockyard/plugin-loader';
 import { fileURLToPath } from 'node:url';
 import { trustProxyOf, type ServerConfig } from './config.js';
 import { oauthOptionsFromConfig } from './oauth-clients.js';
-import { webhookOptionsFromConfig } from './webhook-options.js';
+import { publicUrlOf, webhookOptionsFromConfig } from './webhook-options.js';
+import { oauthServerOptionsFromConfig } from './oauth-server-options.js';
 
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -44,6 +47,8 @@ export interface ComposeOptions {
 export interface Blockyard {
   readonly container: Container;
   readonly plugins: readonly PluginStatus[];
+  /** The OAuth authorization server (loaded on first use; `start()` loads it now). */
+  readonly authorizationServer: OAuthServer;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,7 @@ export interface Blockyard {
 export async function composeBlockyard(config: ServerConfig, options: ComposeOptions = {}): Promise<Blockyard> {
   const logger = options.logger ?? silentLogger;
   const webhooks = webhookOptionsFromConfig(config);
+  const oauthServerConfig = oauthServerOptionsFromConfig(config);
   const container = new Container();
 
   // Credential secrets are sealed with the configured keys, or a key generated into the data dir.
@@ -68,6 +74,19 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     closeStorage = () => storage.close();
     container.load(knexStorageModule(storage));
   }
+  // The authorization server (/oauth, /.well-known): oidc-provider over the storage ports.
+  const authorizationServer = new OAuthServer({
+    issuer: publicUrlOf(config),
+    clients: container.get<OAuthClientRepository>(OAuthClientRepository),
+    artifacts: container.get<OAuthArtifactStore>(OAuthArtifactStore),
+    users: container.get<UserRepository>(UserRepository),
+    keys: () => loadOrCreateSigningKeys({ configured: oauthServerConfig.signingKeys, dataDir: config.dataDir, logger }),
+    ttl: oauthServerConfig.ttl,
+    trustProxy: trustProxyOf(config.env) ?? false,
+    logger,
+  });
+  container.load(oauthServerModule(authorizationServer));
+  container.bind(HttpAuthorizationServer).toConstantValue(authorizationServer);
   // The queue: in process memory, or BullMQ on Redis so that API and worker processes share the work.
   let closeQueue = async () => {};
   if (config.queue === 'bullmq') {
@@ -122,6 +141,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
   return {
     container,
     plugins,
+    authorizationServer,
     async close() {
       await container.get<ExecutionQueue>(ExecutionQueue).close();
       await closeQueue();

@@ -22,6 +22,7 @@ describe('readConfig', () => {
       providerBaseUrls: {},
       outboundAllowHosts: [],
       encryptionKeys: null,
+      webhookDeliveryKeepDays: 7,
       env: {},
     });
   });
@@ -45,6 +46,11 @@ describe('readConfig', () => {
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).problems).to.have.length(4);
     expect((error as ConfigError).message).to.contain('PORT').and.to.contain('LOG_LEVEL').and.to.contain('BLOCKYARD_DATABASE_URL').and.to.contain('BLOCKYARD_WORKER_CONCURRENCY');
+  });
+
+  it('reads BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS, refusing anything but 1 to 3650 days', () => {
+    expect(readConfig({ BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS: ' 30 ' }).webhookDeliveryKeepDays).to.equal(30);
+    for (const bad of ['0', '3651', '1.5', 'week']) expect(() => readConfig({ BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS: bad }), bad).to.throw(ConfigError, /BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS must be an integer from 1 to 3650/);
   });
 
   it('reads provider base URLs and the outbound allowlist', () => {

@@ -48,6 +48,8 @@ export interface ServerConfig {
   outboundAllowHosts: string[];
   /** BLOCKYARD_ENCRYPTION_KEYS (`kid:base64key,...`, first active); null: the key file in dataDir. */
   encryptionKeys: string | null;
+  /** BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS: days inbound webhook delivery records (for duplicate detection) are kept; older ones are pruned hourly. */
+  webhookDeliveryKeepDays: number;
   /** The environment, for the system credentials plugins declare (`default_credential.env`). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -114,6 +116,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(env.LOG_LEVEL)})`);
 
   const workerConcurrency = intVar(env, 'BLOCKYARD_WORKER_CONCURRENCY', 16, 1, 1024, problems);
+  const webhookDeliveryKeepDays = intVar(env, 'BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS', 7, 1, 3650, problems);
 
   const providerBaseUrls: Record<string, string> = {};
   for (const pair of list(env.BLOCKYARD_PROVIDER_BASE_URLS)) {
@@ -145,6 +148,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     providerBaseUrls,
     outboundAllowHosts,
     encryptionKeys,
+    webhookDeliveryKeepDays,
     env,
   };
 }

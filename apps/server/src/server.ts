@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ExecutionQueue, ExecutionRunner, ExecutionWorker, Logger, silentLogger } from '@blockyard/core';
+import { Clock, ExecutionQueue, ExecutionRunner, ExecutionWorker, Logger, silentLogger, WebhookDeliveryPruning, WebhookRepository } from '@blockyard/core';
 import { HttpApp } from '@blockyard/http-koa';
 import { describeDatabase, describeQueue, type ServerConfig, type ServerRole } from './config.js';
 import { composeBlockyard, type Blockyard, type ComposeOptions } from './compose.js';
+import { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
 
 export interface RunningServer {
   /**
@@ -20,6 +21,8 @@ export interface RunningServer {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How often a process serving the API prunes old webhook delivery records. */
+const DELIVERY_PRUNING_INTERVAL_MS = 3_600_000;
 
 /**
  * Starts what the configured role runs in this process: the HTTP API (`api`), the worker
@@ -36,6 +39,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
   const queue = container.get<ExecutionQueue>(ExecutionQueue);
 
   let server: Server | null = null;
+  let pruning: PeriodicTask | null = null;
   try {
     // A queue that keeps nothing across restarts loses the jobs of the last run: enqueue again
     // what storage holds as queued or running. A durable queue still has them.
@@ -54,6 +58,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
       handle(req, res);
     };
     if (servesApi) {
+      await blockyard.authorizationServer.start(); // loads the OAuth signing keys: bad ones fail the start
       const handle = container.get<HttpApp>(HttpApp).callback();
       server = createServer(track((req, res) => void handle(req, res)));
       server.keepAliveTimeout = 65_000;
@@ -64,6 +69,15 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
     }
     const worker = runsWorker ? container.get(ExecutionWorker) : null;
     worker?.start();
+    // The API records inbound webhook deliveries (to spot a provider's retries); it also forgets
+    // them once no provider retries any more: at start, then hourly.
+    if (servesApi) {
+      const deliveries = new WebhookDeliveryPruning(
+        { webhooks: container.get<WebhookRepository>(WebhookRepository), clock: container.get<Clock>(Clock), logger },
+        config.webhookDeliveryKeepDays,
+      );
+      pruning = startPeriodicTask('prune webhook delivery records', () => deliveries.prune(), DELIVERY_PRUNING_INTERVAL_MS, logger);
+    }
 
     const port = server ? (server.address() as AddressInfo).port : 0;
     const url = server ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` : '';
@@ -81,6 +95,8 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
         closing ??= (async () => {
           const deadline = Date.now() + SHUTDOWN_GRACE_MS;
           const untilDeadline = () => new Promise<void>((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref());
+          // Prune no more; a run in flight ends before storage closes.
+          const pruningStopped = pruning?.stop();
           // 1. Take no new requests; let those in flight answer (a ?wait= may need the worker).
           const httpClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
           server?.closeIdleConnections();
@@ -91,6 +107,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
           if (worker) await Promise.race([worker.stop(), untilDeadline()]);
           server?.closeAllConnections();
           await httpClosed;
+          await pruningStopped;
           await blockyard.close();
           logger.info('blockyard stopped', { role });
         })();
@@ -98,6 +115,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
       },
     };
   } catch (e) {
+    await pruning?.stop();
     server?.close();
     await blockyard.close().catch(() => undefined);
     throw e;

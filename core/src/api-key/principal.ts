@@ -7,6 +7,8 @@ export interface Principal {
   readonly scopes: ReadonlySet<string>;
   /** e.g. the API key id, for logs. */
   readonly via: string;
+  /** The OAuth client a bearer token was issued to; absent for API keys and sessions. */
+  readonly clientId?: string;
 }
 
 export function requireScope(principal: Principal, scope: ApiKeyScope): void {

@@ -8,3 +8,5 @@ export * from './agent-repository.contract.js';
 export * from './agent-run-repository.contract.js';
 export * from './execution-events.contract.js';
 export * from './webhook-repository.contract.js';
+export * from './oauth-client-repository.contract.js';
+export * from './oauth-artifact-store.contract.js';

@@ -17,6 +17,10 @@ import type { LoginThrottleRepository } from '../session/login-throttle.reposito
 import { loginThrottleRepositoryContract, sessionRepositoryContract } from './session-repository.contract.js';
 import type { WebhookRepository } from '../webhook/webhook.repository.port.js';
 import { webhookRepositoryContract } from './webhook-repository.contract.js';
+import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
+import { oauthClientRepositoryContract } from './oauth-client-repository.contract.js';
+import type { OAuthArtifactStore } from '../oauth-client/oauth-artifact-store.port.js';
+import { oauthArtifactStoreContract } from './oauth-artifact-store.contract.js';
 
 /** One opened storage: the repositories over empty state, and how to let go of them. */
 export interface StorageFixture {
@@ -30,6 +34,8 @@ export interface StorageFixture {
   agents: AgentRepository;
   agentRuns: AgentRunRepository;
   webhooks: WebhookRepository;
+  oauthClients: OAuthClientRepository;
+  oauthArtifacts: OAuthArtifactStore;
   close(): Promise<void>;
 }
 
@@ -66,5 +72,7 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     agentRepositoryContract(() => current().agents);
     agentRunRepositoryContract(() => current().agentRuns);
     webhookRepositoryContract(() => current().webhooks);
+    oauthClientRepositoryContract(() => current().oauthClients);
+    oauthArtifactStoreContract(() => current().oauthArtifacts);
   });
 }

@@ -26,6 +26,8 @@ export class ApiKeyService {
    */
   async createApiKey(input: { userId: string; name?: string; scopes: readonly string[]; expiresAt?: Date | null; grantor?: Principal }): Promise<{ key: ApiKey; secret: string }> {
     const { apiKeys, users, clock, ids } = this.deps;
+    // An app's access token must not outlive its revocation as a key it minted.
+    if (input.grantor?.clientId) throw new PermissionError('an OAuth access token cannot create API keys; use an API key or sign in');
     const scopes = parseScopes(input.scopes);
     if (input.grantor) {
       const extra = scopes.filter((s) => !input.grantor!.scopes.has(s));

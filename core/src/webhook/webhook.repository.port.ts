@@ -1,3 +1,4 @@
+import type { EncryptedSecret } from '../credential/secret-cipher.port.js';
 import type { WebhookDeliveryRecord, WebhookRegistration } from './webhook-registration.js';
 
 /**
@@ -17,6 +18,16 @@ export interface WebhookRepository {
    * (and nothing changes) when it is gone or not registering.
    */
   markActive(id: string, externalId: string | null, at: Date): Promise<boolean>;
+  /**
+   * Replaces the registration's sealed secret with `secret` if the stored one is still
+   * `expected` (all its parts): a compare-and-set, so of concurrent updates from one expected
+   * secret exactly one answers true. False, and nothing changes, when the secret is another or
+   * the registration is gone. Nothing else of the registration changes, updatedAt included:
+   * re-sealing (key rotation) changes nothing a user sees.
+   */
+  updateSecret(id: string, secret: EncryptedSecret, expected: EncryptedSecret): Promise<boolean>;
+  /** Up to `limit` registrations ordered by id, those after `afterId` (null: from the first); for paging through all. */
+  listAll(afterId: string | null, limit: number): Promise<WebhookRegistration[]>;
   /** Removes the registration with its delivery records; false when it is unknown. */
   delete(id: string): Promise<boolean>;
   /**
@@ -31,5 +42,11 @@ export interface WebhookRepository {
   setDeliveryExecution(webhookId: string, deliveryId: string, executionId: string): Promise<boolean>;
   /** Forgets a recorded delivery (its execution could not start, so a retry may start one); false when not recorded. */
   deleteDelivery(webhookId: string, deliveryId: string): Promise<boolean>;
+  /**
+   * Forgets every delivery, of every registration, received before `before` (not at or after
+   * it) and answers how many. A provider's retry of a forgotten delivery would start a new
+   * execution, so `before` should lie well beyond the providers' retry windows.
+   */
+  pruneDeliveries(before: Date): Promise<number>;
 }
 export const WebhookRepository = Symbol.for('blockyard/WebhookRepository');

@@ -25,7 +25,7 @@ export function errorMapper(logger: Logger) {
         ctx.status = STATUS_OF_KIND[e.kind];
         ctx.body = { detail: e.message };
         if (e instanceof RateLimitedError && e.retryAfterSeconds) ctx.set('Retry-After', String(e.retryAfterSeconds));
-        if (e.kind === 'unauthorized') ctx.set('WWW-Authenticate', 'ApiKey header="X-API-Key"');
+        if (e.kind === 'unauthorized') ctx.set('WWW-Authenticate', ctx.state.bearerRejected ? 'Bearer error="invalid_token"' : 'ApiKey header="X-API-Key"');
         if (e.kind === 'unexpected') logger.error('unexpected domain error', { requestId: ctx.state.requestId, error: e.message });
         return;
       }

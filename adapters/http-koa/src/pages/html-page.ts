@@ -17,6 +17,11 @@ button{margin-top:1.5rem;width:100%;padding:.6rem;border:0;border-radius:6px;bac
 button:hover{background:#244a9f}
 .error{margin:0 0 1rem;padding:.6rem .75rem;border-radius:6px;background:#fdecec;color:#8a1c1c;border:1px solid #f3c2c2}
 p.muted{color:#5a6373;font-size:.9rem}
+button.secondary{margin-top:.6rem;background:#e8ebf0;color:#1d2330}
+button.secondary:hover{background:#d5dae2}
+ul.scopes{padding-left:1.2rem}
+ul.scopes li{margin:.35rem 0}
+code{font-size:.85rem;color:#5a6373}
 `;
 
 /** Sends a small server-rendered page with headers fit for pages that carry forms and secrets. */

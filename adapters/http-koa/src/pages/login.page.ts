@@ -1,10 +1,11 @@
 import { escapeHtml } from './html-page.js';
 
 /** The login form: email, password, the CSRF token and where to go next, all as plain HTML. */
-export function loginPageHtml(input: { csrfToken: string; next: string; email?: string; error?: string }): string {
+export function loginPageHtml(input: { csrfToken: string; next: string; email?: string; error?: string; context?: string }): string {
   const error = input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>\n` : '';
+  const context = input.context ? `<p class="muted">${escapeHtml(input.context)}</p>\n` : '';
   return `<h1>Sign in to Blockyard</h1>
-${error}<form method="post" action="/login">
+${context}${error}<form method="post" action="/login">
 <input type="hidden" name="csrf_token" value="${escapeHtml(input.csrfToken)}">
 <input type="hidden" name="next" value="${escapeHtml(input.next)}">
 <label for="email">Email</label>

@@ -13,18 +13,26 @@ const LOGIN_CSRF_TTL_MS = 2 * 3_600_000;
 const formBodyParser = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
 
 /** Parses urlencoded form bodies (small) for POSTs to these pages only; the API stays JSON-only. */
-export function pageFormBodies(paths: readonly string[] = ['/login', '/logout']) {
+export function pageFormBodies(paths: ReadonlyArray<string | RegExp> = ['/login', '/logout']) {
   return async function pageFormBodiesMiddleware(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method === 'POST' && paths.includes(ctx.path)) await formBodyParser(ctx, next);
+    if (ctx.method === 'POST' && paths.some((p) => (typeof p === 'string' ? p === ctx.path : p.test(ctx.path)))) await formBodyParser(ctx, next);
     else await next();
   };
 }
 
+/** Options of the login pages. */
+export interface LoginRoutesOptions {
+  /** A line under the title saying where signing in leads (e.g. "to continue to My App"), from the `next` path; null for none. */
+  describeNext?: (next: string) => Promise<string | null>;
+}
+
 /** GET/POST /login, POST /logout and GET /account: our own pages, on a session cookie. */
-export function loginRoutes(router: Router, sessions: SessionService): void {
+export function loginRoutes(router: Router, sessions: SessionService, options: LoginRoutesOptions = {}): void {
+  const contextOf = async (next: string) => (options.describeNext ? ((await options.describeNext(next).catch(() => null)) ?? undefined) : undefined);
+
   router.get('/login', async (ctx) => {
     const next = safeNextPath(ctx.query.next);
-    renderLogin(ctx, 200, { next });
+    renderLogin(ctx, 200, { next, context: await contextOf(next) });
   });
 
   router.post('/login', async (ctx) => {
@@ -45,11 +53,11 @@ export function loginRoutes(router: Router, sessions: SessionService): void {
     } catch (e) {
       if (e instanceof RateLimitedError || DomainError.is(e, 'rate_limited')) {
         if ((e as RateLimitedError).retryAfterSeconds) ctx.set('Retry-After', String((e as RateLimitedError).retryAfterSeconds));
-        renderLogin(ctx, 429, { next, email: form.email, error: 'Too many failed sign-ins. Please wait a while and try again.' });
+        renderLogin(ctx, 429, { next, email: form.email, error: 'Too many failed sign-ins. Please wait a while and try again.', context: await contextOf(next) });
         return;
       }
       if (DomainError.is(e, 'unauthorized')) {
-        renderLogin(ctx, 401, { next, email: form.email, error: 'Wrong email or password.' });
+        renderLogin(ctx, 401, { next, email: form.email, error: 'Wrong email or password.', context: await contextOf(next) });
         return;
       }
       throw e;
@@ -78,7 +86,7 @@ function cookieOptions(ctx: Context) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: ctx.secure, path: '/', overwrite: true };
 }
 
-function renderLogin(ctx: Context, status: number, page: { next: string; email?: string; error?: string }): void {
+function renderLogin(ctx: Context, status: number, page: { next: string; email?: string; error?: string; context?: string }): void {
   // A fresh token per rendered form, bound to this browser by its cookie.
   const csrfToken = randomToken();
   ctx.cookies.set(LOGIN_CSRF_COOKIE, csrfToken, { ...cookieOptions(ctx), maxAge: LOGIN_CSRF_TTL_MS });

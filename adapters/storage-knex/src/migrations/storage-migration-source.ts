@@ -8,10 +8,12 @@ import { loginAttemptsSchema } from './0005-login-attempts.js';
 import { agentsSchema } from './0006-agents.js';
 import { agentRunsSchema } from './0007-agent-runs.js';
 import { webhooksSchema } from './0008-webhooks.js';
+import { oauthServerSchema } from './0009-oauth-server.js';
+import { webhookDeliveryPruningSchema } from './0010-webhook-delivery-pruning.js';
 import type { StorageMigration } from './storage-migration.js';
 
 /** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
-export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema, loginAttemptsSchema, agentsSchema, agentRunsSchema, webhooksSchema];
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema, loginAttemptsSchema, agentsSchema, agentRunsSchema, webhooksSchema, oauthServerSchema, webhookDeliveryPruningSchema];
 
 /** The migrations as a knex migration source, bound to the dialect they run on. */
 export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {
