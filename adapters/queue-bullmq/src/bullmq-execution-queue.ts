@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker, type JobJsonRaw } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { silentLogger, type DeadJob, type ExecutionJob, type ExecutionQueue, type LeasedJob, type LeaseOptions, type Logger } from '@blockyard/core';
 
@@ -73,7 +73,8 @@ export class BullMqExecutionQueue implements ExecutionQueue {
   readonly #requests: LeaseRequest[] = [];
   /** Jobs fetched for a request that timed out meanwhile: the next lease takes them. */
   readonly #held: FetchedJob[] = [];
-  readonly #leases = new Map<string, Job<JobData>>();
+  /** Leases handed out: lease id -> the job and its lock token (a token may outlive one lease, see ack). */
+  readonly #leases = new Map<string, { job: Job<JobData>; token: string }>();
   readonly #deadListeners: Array<(dead: DeadJob) => void> = [];
   #pumping: Promise<void> | null = null;
   #closed = false;
@@ -132,34 +133,44 @@ export class BullMqExecutionQueue implements ExecutionQueue {
   }
 
   async extend(lease: LeasedJob, visibilityTimeoutMs: number): Promise<boolean> {
-    const job = this.#leases.get(lease.leaseId);
-    if (!job) return false;
+    const held = this.#leases.get(lease.leaseId);
+    if (!held) return false;
     try {
-      return Number(await job.extendLock(lease.leaseId, visibilityTimeoutMs)) === 1;
+      return Number(await held.job.extendLock(held.token, visibilityTimeoutMs)) === 1;
     } catch (e) {
       this.#logger.warn('execution queue: could not extend a lease', { executionId: lease.job.executionId, error: (e as Error).message });
       return false;
     }
   }
 
+  /**
+   * Completes the job. While this queue is open, the same call takes the next ready job (as
+   * BullMQ's own workers do: one round trip instead of two), which the next lease() gets.
+   */
   async ack(lease: LeasedJob): Promise<void> {
-    const job = this.#leases.get(lease.leaseId);
-    if (!job) return;
+    const held = this.#leases.get(lease.leaseId);
+    if (!held) return;
     this.#leases.delete(lease.leaseId);
+    const worker = this.#worker;
+    const fetchNext = !this.#closed && worker !== null;
+    let next: unknown;
     try {
-      await job.moveToCompleted(null, lease.leaseId, false);
+      next = await held.job.moveToCompleted(null, held.token, fetchNext);
     } catch (e) {
       if (!isLeaseLost(e)) throw e; // the lease ran out: the job is someone else's now
+      return;
     }
+    if (fetchNext && Array.isArray(next) && next[0]) await this.#takeFetched(worker!, next[0] as JobJsonRaw, String(next[1]), held.token);
   }
 
   async fail(lease: LeasedJob, reason: string): Promise<'retrying' | 'dead'> {
-    const job = this.#leases.get(lease.leaseId);
-    if (!job) return 'retrying';
+    const held = this.#leases.get(lease.leaseId);
+    if (!held) return 'retrying';
     this.#leases.delete(lease.leaseId);
+    const { job } = held;
     const last = lease.attempt >= this.#maxAttempts;
     try {
-      await job.moveToFailed(last ? new UnrecoverableError(reason) : new Error(reason), lease.leaseId, false);
+      await job.moveToFailed(last ? new UnrecoverableError(reason) : new Error(reason), held.token, false);
     } catch (e) {
       if (isLeaseLost(e)) return 'retrying';
       throw e;
@@ -190,8 +201,9 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     // Jobs fetched for no one go back, their unused delivery not counted.
     for (const { job, token } of this.#held.splice(0)) {
       try {
-        await job.moveToWait(token);
+        // Uncounted first, while the lock keeps it ours: once back in wait, another may take it at once.
         await this.#redis.hincrby(`${this.#prefix}:${this.#options.queueName}:${job.id}`, 'ats', -1);
+        await job.moveToWait(token);
       } catch {
         /* its lock runs out and it comes back anyway */
       }
@@ -291,14 +303,35 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     }
   }
 
+  /**
+   * A job BullMQ handed over with an ack (fetchNext): to a waiting lease() if there is one,
+   * else kept for the next. One delivered beyond its attempts is failed unrun, as getNextJob does.
+   */
+  async #takeFetched(worker: Worker<JobData>, data: JobJsonRaw, jobId: string, token: string): Promise<void> {
+    const job = Job.fromJSON<JobData>(worker, data, jobId);
+    if (job.attemptsStarted > this.#maxAttempts) {
+      await job.moveToFailed(new UnrecoverableError(STARTED_TOO_OFTEN), token, false).catch(() => undefined);
+      await this.#reportDead(job, this.#maxAttempts, `the worker running it was lost (lease expired) on attempt ${this.#maxAttempts} of ${this.#maxAttempts}`);
+      return;
+    }
+    const fetched: FetchedJob = { job, token, fetchedAt: Date.now() };
+    const request = this.#requests[0];
+    const lease = request && !this.#closed ? await this.#toLease(fetched, request.visibilityTimeoutMs) : null;
+    if (lease && request && this.#settle(request, lease)) return;
+    if (lease) this.#leases.delete(lease.leaseId);
+    this.#held.push(fetched);
+    if (this.#requests.length) this.#pump(this.#requests[0]!.visibilityTimeoutMs);
+  }
+
   /** Applies the request's visibility timeout when it is not the lock BullMQ took; null if the lock is gone. */
   async #toLease({ job, token, fetchedAt }: FetchedJob, visibilityTimeoutMs: number): Promise<LeasedJob | null> {
     if (visibilityTimeoutMs !== this.#lockDurationMs || fetchedAt < Date.now() - 50) {
       const extended = await job.extendLock(token, visibilityTimeoutMs).catch(() => 0);
       if (Number(extended) !== 1) return null;
     }
-    this.#leases.set(token, job);
-    return { job: { ...job.data }, attempt: job.attemptsStarted, leaseId: token };
+    const leaseId = randomUUID();
+    this.#leases.set(leaseId, { job, token });
+    return { job: { ...job.data }, attempt: job.attemptsStarted, leaseId };
   }
 
   #ensureWorker(lockDurationMs: number): Worker<JobData> {

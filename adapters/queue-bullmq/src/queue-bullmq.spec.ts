@@ -144,6 +144,28 @@ describe('queue-bullmq on Redis', () => {
       }
     });
 
+    it('takes the next job with an ack, and gives it back uncounted if the queue closes before leasing it', async () => {
+      const queueName = testQueueName();
+      const queue = new BullMqExecutionQueue({ connection, queueName });
+      const peer = new BullMqExecutionQueue({ connection, queueName });
+      try {
+        await queue.enqueue({ executionId: 'a' });
+        await queue.enqueue({ executionId: 'b' });
+        const a = await queue.lease({ visibilityTimeoutMs: 10_000, waitMs: 2000 });
+        await queue.ack(a!); // b comes back with it, held for this queue's next lease
+        expect(await peer.lease({ visibilityTimeoutMs: 10_000, waitMs: 200 })).to.equal(null);
+        await queue.close();
+        const b = await peer.lease({ visibilityTimeoutMs: 10_000, waitMs: 3000 });
+        expect(b?.job.executionId).to.equal('b');
+        expect(b?.attempt).to.equal(1);
+        await peer.ack(b!);
+      } finally {
+        await queue.release();
+        await peer.obliterate();
+        await peer.release();
+      }
+    });
+
     it('removes every key of the queue on obliterate', async () => {
       const queueName = testQueueName();
       const queue = new BullMqExecutionQueue({ connection, queueName, maxAttempts: 1 });

@@ -147,6 +147,8 @@ export class RedisExecutionEvents implements ExecutionEvents {
     this.#toSubscribe.clear();
     this.#toCheck.clear();
     try {
+      // Not before the connection is ready: a SUBSCRIBE sent during ioredis's ready check is lost.
+      if (!(await this.#subscriberReady())) throw new Error('the connection closed');
       if (subscribing.length) await this.#sub.subscribe(...subscribing.map((id) => this.#channel(id)));
       // Subscribed now: a cancel published just before is still remembered.
       const look = [...subscribing, ...checking].filter((id) => this.#subscriptions.has(id));
@@ -161,9 +163,28 @@ export class RedisExecutionEvents implements ExecutionEvents {
     }
   }
 
+  #subscriberReady(): Promise<boolean> {
+    if (this.#sub.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const settle = (ready: boolean) => () => {
+        this.#sub.off('ready', onReady);
+        this.#sub.off('end', onEnd);
+        resolve(ready);
+      };
+      const onReady = settle(true);
+      const onEnd = settle(false);
+      this.#sub.once('ready', onReady);
+      this.#sub.once('end', onEnd);
+    });
+  }
+
   #flushUnsubscribes(): void {
     this.#unsubscribeTimer = null;
     if (this.#closed) return;
+    if (this.#sub.status !== 'ready') {
+      this.#unsubscribeTimer = setTimeout(() => this.#flushUnsubscribes(), this.#unsubscribeDelayMs).unref();
+      return;
+    }
     const leaving = [...this.#toUnsubscribe].filter((id) => !this.#subscriptions.has(id));
     this.#toUnsubscribe.clear();
     if (!leaving.length) return;

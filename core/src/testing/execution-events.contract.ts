@@ -114,7 +114,7 @@ export function executionEventsContract(name: string, open: () => Promise<Execut
           const peer = await peerOf();
           const seen: ExecutionEvent[] = [];
           peer.subscribe('x', (e) => seen.push(e));
-          await sleep(300); // let the subscription reach the bus
+          await sleep(100); // let the subscription reach the bus
           events.publish({ type: 'cancel_requested', executionId: 'x' });
           await eventually(() => seen.length > 0);
           expect(seen).to.deep.equal([{ type: 'cancel_requested', executionId: 'x' }]);
