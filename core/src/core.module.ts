@@ -5,6 +5,7 @@ import { BlockEngine, type BlockEngineOptions } from './engine/block-engine.js';
 import { ExecutionEvents } from './execution/execution-events.port.js';
 import { ExecutionQueue } from './execution/execution-queue.port.js';
 import { ExecutionRepository } from './execution/execution.repository.port.js';
+import { ExecutionLifecycle, ExecutionLifecycleListener } from './execution/execution-lifecycle.js';
 import { ApiKeyRepository } from './api-key/api-key.repository.port.js';
 import { Clock, SystemClock } from './system/clock.port.js';
 import { IdGenerator, UuidGenerator } from './system/id-generator.port.js';
@@ -177,12 +178,16 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           clock: ctx.get<Clock>(Clock)!,
           ids: ctx.get<IdGenerator>(IdGenerator)!,
           logger: ctx.get<Logger>(Logger)!,
+          lifecycle: ctx.get<ExecutionLifecycle>(ExecutionLifecycle)!,
         },
         options.agents,
       );
       agentParts = { agents, plans, runs, runner };
       return agentParts;
     };
+    bind(ExecutionLifecycle)
+      .toDynamicValue((ctx) => new ExecutionLifecycle(ctx.getAll<ExecutionLifecycleListener>(ExecutionLifecycleListener, { optional: true }), ctx.get<Logger>(Logger)))
+      .inSingletonScope();
     bind(PluginCatalog).toConstantValue(new PluginCatalog());
     bind(BlockCatalog)
       .toDynamicValue((ctx) => new BlockCatalog(ctx.get(BlockRegistry)))
@@ -199,6 +204,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             clock: ctx.get(Clock),
             ids: ctx.get(IdGenerator),
             agents: agentsOf(ctx),
+            lifecycle: ctx.get(ExecutionLifecycle),
           }),
       )
       .inSingletonScope();
@@ -215,6 +221,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             clock: ctx.get(Clock),
             logger: ctx.get<Logger>(Logger),
             agents: agentsOf(ctx)?.runner,
+            lifecycle: ctx.get(ExecutionLifecycle),
           }),
       )
       .inSingletonScope();

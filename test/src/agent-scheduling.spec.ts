@@ -10,6 +10,7 @@ import {
   DomainError,
   ExecutionRunner,
   ExecutionService,
+  ExecutionLifecycleListener,
   ExecutionWorker,
   UserService,
   type AgentLink,
@@ -73,9 +74,10 @@ const output = (id: string, name: string, schema: Record<string, unknown> = num)
 const node = (id: string, blockId: string, inputs: Record<string, unknown> = {}): AgentNode => ({ id, kind: 'block', blockId, inputs, credentials: {} });
 const link = (source: string, out: string, sink: string, into: string, isStatic = false): AgentLink => ({ sourceNodeId: source, sourceOutput: out, sinkNodeId: sink, sinkInput: into, static: isStatic });
 
-async function compose(options: CoreModuleOptions = {}) {
+async function compose(options: CoreModuleOptions = {}, listener?: ExecutionLifecycleListener) {
   const container = new Container();
   container.load(coreModule({ engine: { cancelGraceMs: 50 }, worker: { pollMs: 20 }, ...options }), memoryStorageModule(), memoryQueueModule());
+  if (listener) container.bind(ExecutionLifecycleListener).toConstantValue(listener);
   container.get<BlockRegistry>(BlockRegistry).registerAll(blocks, 'spec');
   const alice = await container.get(UserService).createUser({ email: 'alice@example.com', name: 'Alice' });
   const bob = await container.get(UserService).createUser({ email: 'bob@example.com', name: 'Bob' });
@@ -103,8 +105,8 @@ describe('agent scheduling (memory adapters)', () => {
     await stop?.();
     stop = null;
   });
-  const composed = async (options?: CoreModuleOptions) => {
-    const c = await compose(options);
+  const composed = async (options?: CoreModuleOptions, listener?: ExecutionLifecycleListener) => {
+    const c = await compose(options, listener);
     stop = () => c.worker.stop();
     return c;
   };
@@ -204,6 +206,18 @@ describe('agent scheduling (memory adapters)', () => {
     const done = await run(id, { n: 6 });
     expect(done.status).to.equal('completed');
     expect(sorted(done.outputs.ys)).to.deep.equal([4, 8, 12, 16, 20, 24]);
+  });
+
+  it('tells lifecycle listeners once when an agent execution starts and once when it finishes', async () => {
+    const seen: string[] = [];
+    const { create, run } = await composed(undefined, {
+      started: async (e) => void seen.push(`started ${e.status}`),
+      finished: async (e) => void seen.push(`finished ${e.status} ${JSON.stringify(e.outputs)}`),
+    });
+    const id = await create([input('in', 'x'), node('d', 't.double'), output('out', 'y')], [link('in', 'value', 'd', 'x'), link('d', 'y', 'out', 'value')]);
+    await run(id, { x: 4 });
+    await until(async () => seen.length === 2);
+    expect(seen).to.deep.equal(['started running', 'finished completed {"y":[8]}']);
   });
 
   it('records each node run: status, inputs, outputs, cost and times', async () => {

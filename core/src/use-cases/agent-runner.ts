@@ -13,6 +13,7 @@ import type { BlockNode } from '../agent/agent.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
 import type { Logger } from '../system/logger.port.js';
+import type { ExecutionLifecycle } from '../execution/execution-lifecycle.js';
 import { splitCredentialInput } from '../credential/credential-input.js';
 
 export interface AgentRunnerOptions {
@@ -34,6 +35,8 @@ export interface AgentRunnerDeps {
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
+  /** Told of starts and finishes. */
+  lifecycle?: ExecutionLifecycle;
 }
 
 /** How many times a commit is retried when other runs of the execution commit in between. */
@@ -111,7 +114,10 @@ export class AgentRunner {
     let current = execution;
     if (current.status === 'queued') {
       const running = start(current, clock.now());
-      if (await executions.update(running, 'queued')) current = running;
+      if (await executions.update(running, 'queued')) {
+        current = running;
+        await this.deps.lifecycle?.started(running);
+      }
       else {
         const reread = await executions.get(execution.id);
         if (!reread || isFinished(reread.status)) return;
@@ -375,6 +381,7 @@ export class AgentRunner {
       if (await executions.update(done, current.status)) {
         if (to === 'failed') events.publish({ type: 'cancel_requested', executionId: execution.id });
         events.publish({ type: 'finished', executionId: execution.id, execution: done });
+        await this.deps.lifecycle?.finished(done);
         return;
       }
     }

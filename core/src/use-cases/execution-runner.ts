@@ -4,6 +4,7 @@ import type { RunContextFactory } from '../engine/run-context-factory.js';
 import type { ExecutionEvents } from '../execution/execution-events.port.js';
 import type { DeadJob, ExecutionJob, ExecutionQueue } from '../execution/execution-queue.port.js';
 import type { AgentRunner } from './agent-runner.js';
+import type { ExecutionLifecycle } from '../execution/execution-lifecycle.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
 import { DomainError } from '../errors/domain.errors.js';
@@ -22,6 +23,8 @@ export interface ExecutionRunnerDeps {
   logger: Logger;
   /** Runs the jobs of agent executions; absent: agent executions fail. */
   agents?: AgentRunner;
+  /** Told of starts and finishes. */
+  lifecycle?: ExecutionLifecycle;
 }
 
 /** Use case runExecution (the worker's side) and the recovery of executions a restart left behind. */
@@ -76,6 +79,7 @@ export class ExecutionRunner {
         if (current === snapshot) await this.runExecution(executionId);
         return;
       }
+      if (current.status === 'queued') await this.deps.lifecycle?.started(running);
 
       const block = registry.get(running.blockId);
       if (!block) {
@@ -136,6 +140,7 @@ export class ExecutionRunner {
     const done = finish(running, outcome.status, outcome, clock.now());
     if (await executions.update(done, 'running')) {
       events.publish({ type: 'finished', executionId: running.id, execution: done });
+      await this.deps.lifecycle?.finished(done);
       return;
     }
     // Cancelled while it ran: keep `cancelled`, but record what the run produced and cost.

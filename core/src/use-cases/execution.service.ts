@@ -14,6 +14,7 @@ import type { AgentPlans } from '../agent/agent-plans.js';
 import type { AgentRunRepository } from '../agent/agent-run.repository.port.js';
 import type { NodeRun } from '../agent/agent-run.js';
 import type { AgentRunner } from './agent-runner.js';
+import type { ExecutionLifecycle } from '../execution/execution-lifecycle.js';
 
 export interface ExecutionServiceDeps {
   registry: BlockRegistry;
@@ -24,6 +25,8 @@ export interface ExecutionServiceDeps {
   events: ExecutionEvents;
   clock: Clock;
   ids: IdGenerator;
+  /** Told of cancels (a finish). */
+  lifecycle?: ExecutionLifecycle;
   /** Agent executions: present when agent storage is bound. */
   agents?: { agents: AgentRepository; plans: AgentPlans; runs: AgentRunRepository; runner: AgentRunner };
 }
@@ -181,6 +184,7 @@ export class ExecutionService {
       if (await executions.update(cancelled, current.status)) {
         events.publish({ type: 'cancel_requested', executionId: id });
         events.publish({ type: 'finished', executionId: id, execution: cancelled });
+        await this.deps.lifecycle?.finished(cancelled);
         return cancelled;
       }
       // Its status moved (queued -> running) between read and write: read again.
