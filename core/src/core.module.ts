@@ -44,6 +44,7 @@ import { AgentTriggerService } from './use-cases/agent-trigger.service.js';
 import { OAuthClientRepository } from './oauth-client/oauth-client.repository.port.js';
 import { OAuthArtifactStore } from './oauth-client/oauth-artifact-store.port.js';
 import { OAuthClientDeletionHook, OAuthClientService } from './use-cases/oauth-client.service.js';
+import { bindGrants } from './grant/grant.bindings.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -266,6 +267,8 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           }),
       )
       .inSingletonScope();
+    // Credential grants and the external API's executions: needs a GrantRepository and an ExternalExecutionRepository.
+    bindGrants(bind, systemCredentials);
     bind(UserService)
       .toDynamicValue((ctx) => new UserService({ users: ctx.get(UserRepository), clock: ctx.get(Clock), ids: ctx.get(IdGenerator) }))
       .inSingletonScope();

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import knex from 'knex';
-import { createKey } from './support/cli.js';
+import { createKey, runBlockyard } from './support/cli.js';
 import { pollExecution, request } from './support/http.js';
 import { pluginFixture } from './support/plugin-fixtures.js';
 import { createPostgresDatabase } from './support/postgres-database.js';
-import { makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { freePort, makeDataDir, removeDataDir, runServerToExit, startServerProcess, type ServerProcess } from './support/server-process.js';
 
 const REDIS_URL = process.env.BLOCKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MAX_ATTEMPTS = 3;
@@ -219,4 +219,57 @@ describe('scale-out: API and worker processes on PostgreSQL + BullMQ', function 
     const after = await request(api.url, 'POST', '/api/v1/blocks/example.echo/execute?wait=20', { key, body: { inputs: { text: 'still working' } } });
     expect(after.body.status).to.equal('completed');
   });
+
+  it('gives a worker a health endpoint on BLOCKYARD_HEALTH_PORT, and nothing else there', async () => {
+    const port = await freePort();
+    const worker = await startServerProcess({ ...env, BLOCKYARD_ROLE: 'worker', BLOCKYARD_HEALTH_PORT: String(port) }, dataDir);
+    try {
+      expect(worker.url).to.equal('');
+      const base = `http://127.0.0.1:${port}`;
+      const health = await request(base, 'GET', '/healthz');
+      expect(health.status).to.equal(200);
+      expect(health.body).to.deep.equal({ status: 'ok', role: 'worker' });
+      expect((await request(base, 'GET', '/api/v1/blocks', { key })).status).to.equal(404);
+      expect(worker.logs.find((l) => l.msg === 'blockyard worker ready')?.health).to.equal(base);
+    } finally {
+      expect(await worker.stop()).to.equal(0);
+    }
+  });
 });
+
+describe('scale-out configuration', function () {
+  this.timeout(30_000);
+
+  for (const role of ['api', 'worker']) {
+    it(`refuses role ${role} with the memory queue: exit 2, saying to use BullMQ`, async () => {
+      const { code, output } = await runServerToExit({ BLOCKYARD_ROLE: role, BLOCKYARD_QUEUE: 'memory' });
+      expect(code).to.equal(2);
+      expect(output).to.contain(`BLOCKYARD_ROLE=${role} needs a queue shared between processes: set BLOCKYARD_QUEUE=bullmq`);
+    });
+  }
+
+  it('refuses an unknown role or queue: exit 2, naming the variables', async () => {
+    const { code, output } = await runServerToExit({ BLOCKYARD_ROLE: 'both', BLOCKYARD_QUEUE: 'kafka' });
+    expect(code).to.equal(2);
+    expect(output).to.contain('BLOCKYARD_ROLE must be one of all, api, worker').and.to.contain('BLOCKYARD_QUEUE must be one of memory, bullmq');
+  });
+
+  it('makes `blockyard serve --role` refuse an unknown role: exit 2, listing the roles', async () => {
+    const result = await runBlockyard(['serve', '--role', 'both'], {});
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.contain("argument 'both' is invalid").and.to.contain('all, api, worker');
+  });
+
+  it('stops at start, exit 1, when Redis is unreachable, naming it without its password', async () => {
+    const dataDir = makeDataDir();
+    try {
+      const { code, output } = await runServerToExit({ BLOCKYARD_QUEUE: 'bullmq', BLOCKYARD_REDIS_URL: 'redis://:s3cret-pw@127.0.0.1:1', BLOCKYARD_DATA_DIR: dataDir, PORT: '0' });
+      expect(code).to.equal(1);
+      expect(output).to.contain('could not start: Redis at 127.0.0.1:1 is unreachable');
+      expect(output).not.to.contain('s3cret-pw');
+    } finally {
+      removeDataDir(dataDir);
+    }
+  });
+});
+

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { accessLog } from './middleware/access-log.js';
 import { apiKeyAuth } from './middleware/api-key-auth.js';
+import { rateLimit, rateLimited } from './middleware/rate-limit.js';
 import { errorMapper } from './middleware/error-mapper.js';
 import { requestId } from './middleware/request-id.js';
 import { blocksRoutes } from './routes/blocks.routes.js';
@@ -28,6 +29,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
   app.use(errorMapper(deps.logger));
+  // Rate limits per client and endpoint class: before the authorization server, which answers on its own.
+  if (deps.rateLimits) app.use(rateLimit(deps.rateLimits, deps.logger));
   // The OAuth protocol endpoints are oidc-provider's: it reads its own bodies, so it goes first.
   if (deps.authorizationServer) app.use(deps.authorizationServer.middleware());
   // Inbound webhooks read their raw body themselves (signatures are over the exact bytes).
@@ -56,7 +59,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   }
 
   const api = new Router();
-  api.use('/api/v1', apiKeyAuth(deps.apiKeys, deps.bearer));
+  api.use('/api/v1', apiKeyAuth(deps.apiKeys, deps.bearer), rateLimited());
   blocksRoutes(api, deps, resolved);
   executionsRoutes(api, deps, resolved);
   credentialsRoutes(api, deps);

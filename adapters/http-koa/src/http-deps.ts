@@ -1,6 +1,7 @@
 import type { ContractValidators } from '@blockyard/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
+import type { HttpRateLimits } from './middleware/rate-limit.js';
 import type { AccessTokenVerifier, AgentService, AgentTriggerService, OAuthClientService, ProviderOAuthService } from '@blockyard/core';
 import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
@@ -28,6 +29,8 @@ export interface HttpDeps {
   authorizationServer?: HttpAuthorizationServer | null;
   /** Checks OAuth access tokens sent as `Authorization: Bearer`; without it only API keys are accepted. */
   bearer?: AccessTokenVerifier | null;
+  /** Rate limits per client and endpoint class (see middleware/rate-limit.ts); none without them. */
+  rateLimits?: HttpRateLimits | null;
 }
 
 /** A pending authorization request, as the consent page shows it. */

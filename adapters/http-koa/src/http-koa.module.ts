@@ -5,6 +5,7 @@ import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, E
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
 import { HttpAuthorizationServer, type HttpOptions } from './http-deps.js';
+import { HttpRateLimits } from './middleware/rate-limit.js';
 
 /** The Koa application, built from the container's services. */
 export const HttpApp = Symbol.for('blockyard/HttpApp');
@@ -31,6 +32,7 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             oauthClients: ctx.get(OAuthClientRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(OAuthClientService) : null,
             authorizationServer: ctx.get<HttpAuthorizationServer>(HttpAuthorizationServer, { optional: true }) ?? null,
             bearer: ctx.get<AccessTokenVerifier>(AccessTokenVerifier, { optional: true }) ?? null,
+            rateLimits: ctx.get<HttpRateLimits>(HttpRateLimits, { optional: true }) ?? null,
           },
           options,
         ),

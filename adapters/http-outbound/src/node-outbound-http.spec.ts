@@ -605,6 +605,17 @@ describe('NodeOutboundHttp', function () {
       expect(res.data.headers.authorization).to.equal(`Bearer ${TOKEN}`);
     });
 
+    it("answers a 3xx as it is with redirect: 'manual', following nothing", async () => {
+      for (const status of [301, 302, 303, 307, 308]) {
+        const s = await server(redirecting(status, (r) => (r.url === '/a' ? '/b' : null)));
+        const res = await fetchWith()(`${s.url}/a`, { method: 'POST', body: '{}', redirect: 'manual' });
+        expect(res.status, String(status)).to.equal(status);
+        expect(res.ok).to.equal(false);
+        expect(res.headers.location).to.equal('/b');
+        expect(s.received.map((r) => r.url)).to.deep.equal(['/a']);
+      }
+    });
+
     it('fails with too_many_redirects after maxRedirects', async () => {
       const s = await server(redirecting(302, (r) => `/n${Number(r.url.slice(2) || 0) + 1}`));
       const err = await rejection(fetchWith({}, { maxRedirects: 2 })(`${s.url}/n0`));

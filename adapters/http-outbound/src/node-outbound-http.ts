@@ -63,6 +63,8 @@ interface Hop {
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array | undefined;
+  /** False: a 3xx is answered as it is (`redirect: 'manual'`). */
+  followRedirects: boolean;
 }
 
 type AttemptOutcome =
@@ -133,7 +135,7 @@ export class NodeOutboundHttp implements OutboundHttp {
       this.#guardLiteral(target);
       const sent = credential ? { ...headers } : headers;
       const sendUrl = credential ? credential.apply(target, sent) : target;
-      const outcome = await this.#exchange({ url: sendUrl, method, headers: sent, body }, timeoutMs, retries, signal);
+      const outcome = await this.#exchange({ url: sendUrl, method, headers: sent, body, followRedirects: request.redirect !== 'manual' }, timeoutMs, retries, signal);
       if (outcome.kind === 'response') {
         return { status: outcome.status, ok: outcome.status >= 200 && outcome.status <= 299, headers: outcome.headers, data: outcome.data, url: credential ? credential.redact(target) : target.href };
       }
@@ -210,7 +212,7 @@ export class NodeOutboundHttp implements OutboundHttp {
       });
       const status = response.statusCode;
       const headers = flattenHeaders(response.headers);
-      if (REDIRECT_STATUSES.has(status) && headers.location !== undefined) {
+      if (hop.followRedirects && REDIRECT_STATUSES.has(status) && headers.location !== undefined) {
         await discard(response.body);
         return { kind: 'redirect', status, location: headers.location };
       }

@@ -65,13 +65,14 @@ export class BullMqExecutionQueue implements ExecutionQueue {
   readonly #maxAttempts: number;
   readonly #backoff: (attempt: number) => number;
   readonly #logger: Logger;
-  readonly #queue: Queue<JobData>;
-  /** For what BullMQ has no call for: dead-job claims, key cleanup. */
+  /** Made on first use: BullMQ cannot close one cleanly before it has connected. */
+  #queue: Queue<JobData> | null = null;
+  /** For what BullMQ has no call for: dead-job claims, uncounting a delivery, key cleanup. */
   readonly #redis: Redis;
   #worker: Worker<JobData> | null = null;
   #lockDurationMs = 30_000;
   readonly #requests: LeaseRequest[] = [];
-  /** Jobs fetched for a request that timed out meanwhile: the next lease takes them. */
+  /** Jobs fetched with no lease() waiting for them (one came with an ack, or its request timed out): the next lease takes them. */
   readonly #held: FetchedJob[] = [];
   /** Leases handed out: lease id -> the job and its lock token (a token may outlive one lease, see ack). */
   readonly #leases = new Map<string, { job: Job<JobData>; token: string }>();
@@ -86,17 +87,6 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#backoff = options.backoffMs ?? defaultBackoff;
     this.#logger = options.logger ?? silentLogger;
-    this.#queue = new Queue<JobData>(options.queueName, {
-      connection: options.connection,
-      prefix: this.#prefix,
-      defaultJobOptions: {
-        attempts: this.#maxAttempts,
-        backoff: { type: 'blockyard' },
-        removeOnComplete: true,
-        removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
-      },
-    });
-    this.#queue.on('error', (e) => this.#logger.warn('execution queue: Redis error', { error: e.message }));
     this.#redis = new Redis({ ...options.connection, maxRetriesPerRequest: 2, connectionName: 'blockyard-queue' });
     this.#redis.on('error', () => undefined); // the queue's own connection reports Redis errors
   }
@@ -114,7 +104,7 @@ export class BullMqExecutionQueue implements ExecutionQueue {
     if (this.#closed) throw new Error('queue is closed');
     const delay = options.delayMs && options.delayMs > 0 ? Math.round(options.delayMs) : undefined;
     const { snapshot: _snapshot, ...data } = job;
-    await this.#queue.add('execution', data, delay ? { delay } : undefined);
+    await this.#producer().add('execution', data, delay ? { delay } : undefined);
   }
 
   lease(options: LeaseOptions): Promise<LeasedJob | null> {
@@ -220,7 +210,7 @@ export class BullMqExecutionQueue implements ExecutionQueue {
       await this.close();
       this.#leases.clear();
       await this.#worker?.close(true).catch(() => undefined);
-      await this.#queue.close().catch(() => undefined);
+      await this.#queue?.close().catch(() => undefined);
       await this.#redis.quit().catch(() => this.#redis.disconnect());
     })();
     return this.#released;
@@ -233,13 +223,29 @@ export class BullMqExecutionQueue implements ExecutionQueue {
   async obliterate(): Promise<void> {
     await this.close();
     await this.#worker?.close(true).catch(() => undefined);
-    await this.#queue.obliterate({ force: true });
+    await this.#producer().obliterate({ force: true });
     let cursor = '0';
     do {
       const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}:${this.#options.queueName}:*`, 'COUNT', 500);
       if (keys.length) await this.#redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
+  }
+
+  #producer(): Queue<JobData> {
+    if (this.#queue) return this.#queue;
+    const queue = new Queue<JobData>(this.#options.queueName, {
+      connection: this.#options.connection,
+      prefix: this.#prefix,
+      defaultJobOptions: {
+        attempts: this.#maxAttempts,
+        backoff: { type: 'blockyard' },
+        removeOnComplete: true,
+        removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+      },
+    });
+    queue.on('error', (e) => this.#logger.warn('execution queue: Redis error', { error: e.message }));
+    return (this.#queue = queue);
   }
 
   #settle(request: LeaseRequest, lease: LeasedJob | null): boolean {

@@ -36,12 +36,13 @@ export function describeRedis(options: RedisOptions): string {
  */
 export async function assertRedisReachable(options: RedisOptions, timeoutMs = 5000): Promise<void> {
   const probe = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
-  probe.on('error', () => undefined); // reported below
+  let cause: string | null = null;
+  probe.on('error', (e: Error) => (cause ??= e.message)); // the socket's own error says more than ioredis's "Connection is closed."
   try {
     await probe.connect();
     await probe.ping();
   } catch (e) {
-    throw new Error(`Redis at ${describeRedis(options)} is unreachable: ${(e as Error).message}`);
+    throw new Error(`Redis at ${describeRedis(options)} is unreachable: ${cause ?? (e as Error).message}`);
   } finally {
     probe.disconnect();
   }

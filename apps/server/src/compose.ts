@@ -6,7 +6,7 @@ import { memoryQueueModule } from '@blockyard/queue-memory';
 import { bullmqQueueModule } from '@blockyard/queue-bullmq';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { createKnexStorage, knexStorageModule } from '@blockyard/storage-knex';
-import { HttpAuthorizationServer, httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
+import { HttpAuthorizationServer, HttpRateLimits, httpKoaModule, type HttpOptions } from '@blockyard/http-koa';
 import { loadOrCreateSigningKeys, OAuthServer, oauthServerModule } from '@blockyard/oauth-server';
 import { outboundHttpModule } from '@blockyard/http-outbound';
 import { AesGcmSecretCipher, loadOrCreateKeyRing, secretCipherModule } from '@blockyard/secret-cipher';
@@ -16,6 +16,7 @@ import { trustProxyOf, type ServerConfig } from './config.js';
 import { oauthOptionsFromConfig } from './oauth-clients.js';
 import { publicUrlOf, webhookOptionsFromConfig } from './webhook-options.js';
 import { oauthServerOptionsFromConfig } from './oauth-server-options.js';
+import { openRateLimits } from './rate-limits.js';
 
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -110,6 +111,13 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
   } else {
     container.load(memoryQueueModule({ maxAttempts: config.queueMaxAttempts }));
   }
+  // Rate limits per client and endpoint class: in memory, or on Redis shared by the API processes.
+  const rateLimits = await openRateLimits(config, logger).catch(async (e: unknown) => {
+    await closeQueue();
+    await closeStorage();
+    throw e;
+  });
+  if (rateLimits.http) container.bind(HttpRateLimits).toConstantValue(rateLimits.http);
   container.load(
     coreModule({
       oauth: oauthOptionsFromConfig(config),
@@ -145,6 +153,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     async close() {
       await container.get<ExecutionQueue>(ExecutionQueue).close();
       await closeQueue();
+      await rateLimits.close();
       await closeStorage();
     },
   };

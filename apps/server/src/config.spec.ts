@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DEFAULT_RATE_LIMIT_POLICY } from '@blockyard/core';
 import { ConfigError, describeDatabase, describeQueue, readConfig } from './config.js';
 
 describe('readConfig', () => {
@@ -23,6 +24,7 @@ describe('readConfig', () => {
       outboundAllowHosts: [],
       encryptionKeys: null,
       webhookDeliveryKeepDays: 7,
+      rateLimits: { enabled: true, store: 'memory', policy: DEFAULT_RATE_LIMIT_POLICY },
       env: {},
     });
   });

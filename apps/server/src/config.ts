@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { readRateLimitConfig, type RateLimitConfig } from './rate-limit-config.js';
 
 export const FIRST_PARTY_PLUGINS = [
   '@blockyard/plugin-example',
@@ -50,6 +51,8 @@ export interface ServerConfig {
   encryptionKeys: string | null;
   /** BLOCKYARD_WEBHOOK_DELIVERY_KEEP_DAYS: days inbound webhook delivery records (for duplicate detection) are kept; older ones are pruned hourly. */
   webhookDeliveryKeepDays: number;
+  /** Rate limits per client and endpoint class (BLOCKYARD_RATE_LIMITS, BLOCKYARD_RATE_LIMIT_*). */
+  rateLimits: RateLimitConfig;
   /** The environment, for the system credentials plugins declare (`default_credential.env`). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -125,6 +128,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     else providerBaseUrls[m[1]!] = m[2]!;
   }
   const outboundAllowHosts = list(env.BLOCKYARD_OUTBOUND_ALLOW_HOSTS);
+  const rateLimits = readRateLimitConfig(env, queue === 'bullmq', problems);
   if (trustProxyOf(env) === undefined) problems.push(`BLOCKYARD_TRUST_PROXY must be true or false (got ${JSON.stringify(env.BLOCKYARD_TRUST_PROXY)})`);
 
   if (problems.length) throw new ConfigError(problems);
@@ -149,6 +153,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     outboundAllowHosts,
     encryptionKeys,
     webhookDeliveryKeepDays,
+    rateLimits,
     env,
   };
 }

@@ -4,6 +4,7 @@ import { Clock, ExecutionQueue, ExecutionRunner, ExecutionWorker, Logger, silent
 import { HttpApp } from '@blockyard/http-koa';
 import { describeDatabase, describeQueue, type ServerConfig, type ServerRole } from './config.js';
 import { composeBlockyard, type Blockyard, type ComposeOptions } from './compose.js';
+import { describeRateLimits } from './rate-limits.js';
 import { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
 
 export interface RunningServer {
@@ -82,7 +83,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
     const port = server ? (server.address() as AddressInfo).port : 0;
     const url = server ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` : '';
     const loaded = blockyard.plugins.filter((p) => p.status === 'loaded').map((p) => p.name);
-    if (servesApi) logger.info('blockyard listening', { url, role, database: describeDatabase(config), queue: describeQueue(config), plugins: loaded });
+    if (servesApi) logger.info('blockyard listening', { url, role, database: describeDatabase(config), queue: describeQueue(config), rateLimits: describeRateLimits(config), plugins: loaded });
     else logger.info('blockyard worker ready', { role, concurrency: config.workerConcurrency, health: url || null, database: describeDatabase(config), queue: describeQueue(config), plugins: loaded });
 
     let closing: Promise<void> | null = null;

@@ -26,6 +26,8 @@ export interface FetchRequest {
   timeoutMs?: number;
   /** Retry a non-idempotent method (POST, PATCH) on network errors, 429 and 5xx too. */
   retry?: boolean;
+  /** `follow` (default) follows redirects; `manual` answers a 3xx response as it is (outbound webhooks never follow one). */
+  redirect?: 'follow' | 'manual';
 }
 
 export interface FetchResponse<T = unknown> {

@@ -10,3 +10,4 @@ export * from './execution-events.contract.js';
 export * from './webhook-repository.contract.js';
 export * from './oauth-client-repository.contract.js';
 export * from './oauth-artifact-store.contract.js';
+export * from './rate-limiter.contract.js';

@@ -38,6 +38,8 @@ export interface ExecuteAgentOptions {
   version?: number;
   /** A webhook delivery: the trigger node it fires, with the payload as the trigger's input. */
   trigger?: { nodeId: string; payload: Record<string, unknown> };
+  /** The new execution's id, when the caller made it (to record it before it is queued); default a new one. */
+  executionId?: string;
 }
 
 /** Use cases executeBlock, getExecution, cancelExecution (the caller's side of executions). */
@@ -94,7 +96,7 @@ export class ExecutionService {
         throw e;
       }
     }
-    const execution = newExecution({ id: ids.next(), userId, blockId: '', inputs: values, now: clock.now(), agent: { id: agentId, version } });
+    const execution = newExecution({ id: options.executionId ?? ids.next(), userId, blockId: '', inputs: values, now: clock.now(), agent: { id: agentId, version } });
     await agents.runner.prepare(execution, loaded, options.trigger);
     await executions.create(execution);
     return this.#submit(userId, execution, options.waitMs);

@@ -1,0 +1,227 @@
+import { NotFoundError, ValidationError } from '../errors/domain.errors.js';
+import type { Execution } from '../execution/execution.js';
+import { isFinished } from '../execution/execution.js';
+import type { ExecutionLifecycleListener } from '../execution/execution-lifecycle.js';
+import type { ExecutionRepository } from '../execution/execution.repository.port.js';
+import type { ExecutionWebhookTarget, ExecutionWebhookTargets } from '../grant/execution-webhook-targets.port.js';
+import type { GrantEvents } from '../grant/grant-events.port.js';
+import type { Grant } from '../grant/grant.js';
+import type { OAuthClient } from '../oauth-client/oauth-client.js';
+import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
+import type { Clock } from '../system/clock.port.js';
+import type { Logger } from '../system/logger.port.js';
+import {
+  CLIENT_WEBHOOK_DELIVERY_STATUSES,
+  clientWebhookDeliveryId,
+  type ClientWebhookDelivery,
+  type ClientWebhookDeliveryStatus,
+} from '../client-webhook/client-webhook-delivery.js';
+import { executionFinishedEvent, executionStartedEvent, grantRevokedEvent, serializeClientWebhookEvent, type ClientWebhookEventBody } from '../client-webhook/client-webhook-event.js';
+import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
+import { clientWebhookUrlProblem } from '../client-webhook/client-webhook-url.js';
+
+/** The most endpoints of one client a grant.revoked goes to (its most recently used ones). */
+export const GRANT_REVOKED_MAX_ENDPOINTS = 10;
+/** How long a target may lag behind its execution before reconciliation enqueues its events. */
+const RECONCILE_GRACE_MS = 5_000;
+/** A target whose execution is still unknown after this long is given up (its execute failed after recording it). */
+const ORPHAN_TARGET_MS = 3_600_000;
+const RECONCILE_PAGE = 200;
+
+export interface ClientWebhookServiceDeps {
+  deliveries: ClientWebhookRepository;
+  clients: OAuthClientRepository;
+  executions: ExecutionRepository;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** A page of a client's deliveries, as its owner lists them. */
+export interface ClientWebhookDeliveryPage {
+  deliveries: ClientWebhookDelivery[];
+  /** Pass as `before` for the next page; null on the last one. */
+  nextBefore: string | null;
+}
+
+/**
+ * Outbound webhooks of OAuth clients, the enqueueing side: executions started through the
+ * external API with a `webhook_url` (their target) get execution.started when they start and
+ * execution.completed or execution.failed when they end; revoked grants get grant.revoked at
+ * their client's endpoints. Each event becomes a delivery in the outbox (storage), which the
+ * {@link ClientWebhookDispatcher} sends; an event is enqueued at most once per endpoint (its
+ * delivery id is derived from it), so the lifecycle listener and the reconciliation can both
+ * enqueue it safely.
+ *
+ * It is the ExecutionLifecycleListener, the ExecutionWebhookTargets and the GrantEvents of a
+ * composition that has outbound webhooks.
+ */
+export class ClientWebhookService implements ExecutionLifecycleListener, ExecutionWebhookTargets, GrantEvents {
+  #wakeUp: (() => void) | null = null;
+
+  constructor(private readonly deps: ClientWebhookServiceDeps) {}
+
+  /** Called after a delivery was enqueued in this process (a dispatcher here sends it at once). */
+  onEnqueued(wakeUp: (() => void) | null): void {
+    this.#wakeUp = wakeUp;
+  }
+
+  /**
+   * Records where an execution's events go, before the execution is queued. The URL is checked
+   * against the client again (ValidationError when it may not receive webhooks); naming it
+   * enables the endpoint again if a 410 had disabled it.
+   */
+  async set(target: ExecutionWebhookTarget): Promise<void> {
+    const client = await this.deps.clients.get(target.clientId);
+    if (!client) throw new NotFoundError(`OAuth client ${target.clientId} not found`);
+    const problem = clientWebhookUrlProblem(target.webhookUrl, client.webhookDomains);
+    if (problem) throw new ValidationError(`webhook_url ${problem}`, [{ path: '/webhook_url', message: problem }]);
+    const now = this.deps.clock.now();
+    await this.deps.deliveries.recordTarget({ executionId: target.executionId, clientId: client.id, url: target.webhookUrl, stage: 'none', createdAt: now });
+    await this.deps.deliveries.useEndpoint(client.id, target.webhookUrl, now);
+  }
+
+  async get(executionId: string): Promise<ExecutionWebhookTarget | null> {
+    const target = await this.deps.deliveries.getTarget(executionId);
+    return target ? { executionId: target.executionId, clientId: target.clientId, webhookUrl: target.url } : null;
+  }
+
+  /** ExecutionLifecycleListener: enqueues execution.started when the execution has a target. */
+  async started(execution: Execution): Promise<void> {
+    const target = await this.deps.deliveries.getTarget(execution.id);
+    if (!target || target.stage !== 'none') return;
+    await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`);
+    await this.deps.deliveries.advanceTarget(execution.id, 'started');
+  }
+
+  /**
+   * ExecutionLifecycleListener: enqueues execution.completed or execution.failed when the
+   * execution has a target (and execution.started first, if it ran and that was missed).
+   */
+  async finished(execution: Execution): Promise<void> {
+    const target = await this.deps.deliveries.getTarget(execution.id);
+    if (!target || target.stage === 'finished') return;
+    if (target.stage === 'none' && execution.startedAt) {
+      await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`);
+    }
+    await this.enqueueFinished(target, execution);
+  }
+
+  /** GrantEvents: enqueues grant.revoked to each of the client's endpoints that is not disabled. */
+  async revoked(grant: Grant): Promise<void> {
+    const client = await this.deps.clients.get(grant.clientId);
+    if (!client) return;
+    const body = grantRevokedEvent({ grantId: grant.id, clientId: grant.clientId, provider: grant.provider, credentialId: grant.credentialId, revokedAt: grant.revokedAt ?? this.deps.clock.now() });
+    const endpoints = await this.deps.deliveries.listEndpoints(client.id, GRANT_REVOKED_MAX_ENDPOINTS);
+    let enqueued = 0;
+    for (const endpoint of endpoints) {
+      if (endpoint.disabledAt) continue;
+      if (await this.enqueue(client, endpoint.url, body, `grant.revoked:${grant.id}`)) enqueued++;
+    }
+    if (enqueued) this.#wakeUp?.();
+  }
+
+  /**
+   * Enqueues what the lifecycle listener missed (a crash between an execution's status write
+   * and the enqueue, or a start before the target was stored): for every target not finished
+   * that is older than a few seconds, the events its execution's stored status calls for.
+   * Answers how many events it enqueued.
+   */
+  async reconcile(): Promise<number> {
+    const now = this.deps.clock.now();
+    const createdBefore = new Date(now.getTime() - RECONCILE_GRACE_MS);
+    let after: string | null = null;
+    let enqueued = 0;
+    for (;;) {
+      const targets = await this.deps.deliveries.listUnfinishedTargets(createdBefore, after, RECONCILE_PAGE);
+      for (const target of targets) {
+        const execution = await this.deps.executions.get(target.executionId);
+        if (!execution) {
+          if (now.getTime() - target.createdAt.getTime() > ORPHAN_TARGET_MS) await this.deps.deliveries.advanceTarget(target.executionId, 'finished');
+          continue;
+        }
+        if (execution.status === 'queued') continue;
+        if (target.stage === 'none' && execution.startedAt) {
+          if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`)) enqueued++;
+          await this.deps.deliveries.advanceTarget(execution.id, 'started');
+        }
+        if (isFinished(execution.status) && (await this.enqueueFinished(target, execution))) enqueued++;
+      }
+      if (targets.length < RECONCILE_PAGE) break;
+      after = targets[targets.length - 1]!.executionId;
+    }
+    if (enqueued) this.deps.logger.info('outbound webhooks: reconciliation enqueued missed execution events', { count: enqueued });
+    return enqueued;
+  }
+
+  /**
+   * The deliveries of one of the user's clients, newest first. Another user's client is "not
+   * found", as everywhere in client management.
+   */
+  async listDeliveries(userId: string, clientId: string, query: { status?: string; limit?: number; before?: string | null } = {}): Promise<ClientWebhookDeliveryPage> {
+    const client = await this.deps.clients.get(clientId);
+    if (!client || client.userId !== userId) throw new NotFoundError(`OAuth client ${clientId} not found`);
+    const limit = query.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ValidationError('limit must be a whole number from 1 to 100', [{ path: '/limit', message: 'must be from 1 to 100' }]);
+    if (query.status !== undefined && !(CLIENT_WEBHOOK_DELIVERY_STATUSES as readonly string[]).includes(query.status)) {
+      throw new ValidationError(`status must be one of ${CLIENT_WEBHOOK_DELIVERY_STATUSES.join(', ')}`, [{ path: '/status', message: `must be one of ${CLIENT_WEBHOOK_DELIVERY_STATUSES.join(', ')}` }]);
+    }
+    let before: { createdAt: Date; id: string } | null = null;
+    if (query.before) {
+      const cursor = await this.deps.deliveries.get(query.before);
+      if (!cursor || cursor.clientId !== clientId) throw new ValidationError('before must be the id of one of this client\'s deliveries', [{ path: '/before', message: 'unknown delivery' }]);
+      before = { createdAt: cursor.createdAt, id: cursor.id };
+    }
+    const deliveries = await this.deps.deliveries.listByClient(clientId, { limit: limit + 1, status: query.status as ClientWebhookDeliveryStatus | undefined, before });
+    const page = deliveries.slice(0, limit);
+    return { deliveries: page, nextBefore: deliveries.length > limit ? page[page.length - 1]!.id : null };
+  }
+
+  /** OAuthClientDeletionHook: a deleted client's outbox goes with it. */
+  async oauthClientDeleted(client: OAuthClient): Promise<void> {
+    await this.deps.deliveries.deleteByClient(client.id);
+  }
+
+  private async enqueueFinished(target: { executionId: string; clientId: string; url: string }, execution: Execution): Promise<boolean> {
+    const stored = await this.enqueueForTarget(target, executionFinishedEvent(execution, this.deps.clock.now()), `execution.finished:${execution.id}`);
+    await this.deps.deliveries.advanceTarget(execution.id, 'finished');
+    return stored;
+  }
+
+  private async enqueueForTarget(target: { clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
+    const client = await this.deps.clients.get(target.clientId);
+    if (!client) return false;
+    const stored = await this.enqueue(client, target.url, body, eventKey);
+    if (stored) this.#wakeUp?.();
+    return stored;
+  }
+
+  /**
+   * Stores the event's delivery to `url` (once per event and endpoint). A delivery to a disabled
+   * endpoint, or to a URL the client may no longer receive webhooks at, is stored settled
+   * (disabled, failed), so that its owner sees why nothing was sent.
+   */
+  private async enqueue(client: OAuthClient, url: string, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const endpoint = await this.deps.deliveries.getEndpoint(client.id, url);
+    const problem = clientWebhookUrlProblem(url, client.webhookDomains);
+    const status: ClientWebhookDeliveryStatus = endpoint?.disabledAt ? 'disabled' : problem ? 'failed' : 'pending';
+    const delivery: ClientWebhookDelivery = {
+      id: clientWebhookDeliveryId(client.id, url, eventKey),
+      clientId: client.id,
+      url,
+      event: body.event,
+      eventKey,
+      body: serializeClientWebhookEvent(body),
+      timestamp: body.timestamp,
+      status,
+      attempts: 0,
+      nextAttemptAt: status === 'pending' ? now : null,
+      lastStatus: null,
+      lastError: status === 'disabled' ? 'not sent: the endpoint answered 410 Gone earlier and is disabled' : problem ? `not sent: the webhook URL ${problem}` : null,
+      createdAt: now,
+      updatedAt: now,
+      deliveredAt: null,
+    };
+    return this.deps.deliveries.enqueue(delivery);
+  }
+}

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import type { AgentRepository } from '../agent/agent.repository.port.js';
+import type { BlockRegistry } from '../block/block-registry.port.js';
+import { ConflictError, NotFoundError, PermissionError, UnauthorizedError, ValidationError } from '../errors/domain.errors.js';
+import type { Execution } from '../execution/execution.js';
+import type { ExecutionWebhookTargets } from '../grant/execution-webhook-targets.port.js';
+import type { ExternalExecution, ExternalExecutionRepository } from '../grant/external-execution.repository.port.js';
+import { grantCovers, type Grant } from '../grant/grant.js';
+import { checkWebhookUrl } from '../grant/webhook-url.js';
+import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
+import type { Clock } from '../system/clock.port.js';
+import type { IdGenerator } from '../system/id-generator.port.js';
+import type { Logger } from '../system/logger.port.js';
+import type { ExecutionService } from './execution.service.js';
+import type { AppActor, GrantService } from './grant.service.js';
+
+/** What an app sends to execute an agent (the external API's body and Idempotency-Key header). */
+export interface ExternalExecuteInput {
+  inputs: Record<string, unknown>;
+  /** Only these grants may be used (each must be a live grant of the app); absent or null: any of its live grants. */
+  grantIds?: readonly string[] | null;
+  /** Where to send the execution's webhooks; checked against the app's webhook domains. */
+  webhookUrl?: string | null;
+  idempotencyKey?: string | null;
+}
+
+/** An accepted execute: the execution, and whether it is the one a repeated Idempotency-Key first started. */
+export interface ExternalExecuteResult {
+  execution: Execution;
+  replayed: boolean;
+  /** The grants the execution uses. */
+  grants: readonly Grant[];
+}
+
+export interface ExternalExecutionServiceDeps {
+  grants: GrantService;
+  records: ExternalExecutionRepository;
+  clients: OAuthClientRepository;
+  /** Null when this composition has no agent storage (every execute is then a 404). */
+  agents: AgentRepository | null;
+  registry: BlockRegistry;
+  executions: ExecutionService;
+  webhookTargets: ExecutionWebhookTargets;
+  /** The providers with a system credential (nodes naming no credential use it, and need no grant). */
+  systemProviders: () => readonly string[];
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+}
+
+/** The longest Idempotency-Key accepted. */
+export const IDEMPOTENCY_KEY_MAX = 255;
+/** A key whose execution was not created within this long (its request died) may be taken over. */
+const STALE_CLAIM_MS = 30_000;
+
+/**
+ * Agent executions for apps (the external API): an execution may use a user's credential only
+ * through a live grant of the app whose scopes cover what the node's block requires; it is
+ * recorded as the app's, so that the app finds it (and nobody else's); a repeated
+ * Idempotency-Key answers the execution the key first started.
+ */
+export class ExternalExecutionService {
+  constructor(private readonly deps: ExternalExecutionServiceDeps) {}
+
+  async executeAgent(actor: AppActor, agentId: string, input: ExternalExecuteInput): Promise<ExternalExecuteResult> {
+    const { records, clock, ids } = this.deps;
+    const key = checkIdempotencyKey(input.idempotencyKey);
+    const client = await this.deps.clients.get(actor.clientId);
+    if (!client || client.disabledAt) throw new UnauthorizedError('this app is disabled or was deleted');
+    const webhookUrl = input.webhookUrl === undefined || input.webhookUrl === null ? null : checkWebhookUrl(input.webhookUrl, client.webhookDomains);
+    const requestHash = key ? sha256(canonicalJson({ agentId, inputs: input.inputs, grantIds: input.grantIds ?? null, webhookUrl })) : null;
+
+    let record: ExternalExecution = { executionId: ids.next(), clientId: actor.clientId, userId: actor.userId, idempotencyKey: key, requestHash, createdAt: clock.now() };
+    // The key is claimed first: a repeat finds it, concurrent repeats meet at its uniqueness.
+    for (let attempt = 0; ; attempt++) {
+      const existing = await records.create(record);
+      if (!existing) break;
+      if (existing.requestHash !== requestHash) {
+        throw new ValidationError('this Idempotency-Key was used for a different request; use a new key for a new request', [{ path: '/headers/idempotency-key', message: 'was used for a different request' }]);
+      }
+      const first = await this.#executionOf(existing);
+      if (first) return { execution: first, replayed: true, grants: [] };
+      const age = clock.now().getTime() - existing.createdAt.getTime();
+      if (age < STALE_CLAIM_MS || attempt > 0) throw new ConflictError('a request with this Idempotency-Key is still being processed; retry in a moment');
+      record = { ...record, createdAt: clock.now() };
+      if (await records.replace(existing.executionId, record)) break;
+    }
+
+    try {
+      const { grants, version } = await this.#validate(actor, agentId, input.grantIds ?? null);
+      if (webhookUrl) await this.deps.webhookTargets.set({ executionId: record.executionId, clientId: actor.clientId, webhookUrl });
+      const execution = await this.deps.executions.executeAgent(actor.userId, agentId, input.inputs, { version, executionId: record.executionId });
+      await this.deps.grants.markUsed(grants).catch((e: unknown) => this.deps.logger.warn('could not record grant use', { error: e instanceof Error ? e.message : String(e) }));
+      return { execution, replayed: false, grants };
+    } catch (e) {
+      // Nothing was started: the key is free again.
+      await records.delete(record.executionId).catch(() => false);
+      throw e;
+    }
+  }
+
+  /** One of the app's executions for this user; NotFoundError for any other (the user's own, another app's). */
+  async getExecution(actor: AppActor, executionId: string): Promise<Execution> {
+    const record = await this.deps.records.get(executionId);
+    if (!record || record.clientId !== actor.clientId || record.userId !== actor.userId) throw new NotFoundError(`execution ${executionId} not found`);
+    return this.deps.executions.getExecution(actor.userId, executionId);
+  }
+
+  /** Cancels one of the app's executions; a finished one is a ConflictError. */
+  async cancelExecution(actor: AppActor, executionId: string): Promise<Execution> {
+    await this.getExecution(actor, executionId);
+    return this.deps.executions.cancelExecution(actor.userId, executionId);
+  }
+
+  async #executionOf(record: ExternalExecution): Promise<Execution | null> {
+    try {
+      return await this.deps.executions.getExecution(record.userId, record.executionId);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * The agent's latest version and the grants its credential-using nodes go through: every
+   * node naming a credential needs a live grant of the app on that credential (among
+   * `grantIds` when given) covering its block's scopes; a node naming none needs its provider's
+   * system credential. PermissionError "Grant validation failed: ..." otherwise.
+   */
+  async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null): Promise<{ grants: Grant[]; version: number }> {
+    const { agents, registry } = this.deps;
+    if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
+    const agent = await agents.get(agentId);
+    if (!agent || agent.userId !== actor.userId) throw new NotFoundError(`agent ${agentId} not found`);
+    const graph = await agents.getVersion(agentId, agent.version);
+    if (!graph) throw new NotFoundError(`agent ${agentId} has no version ${agent.version}`);
+
+    const fail = (reason: string): never => {
+      throw new PermissionError(`Grant validation failed: ${reason}`);
+    };
+    const live = await this.deps.grants.liveGrantsFor(actor);
+    const allowed = grantIds ? new Set(grantIds) : null;
+    if (allowed) {
+      const liveIds = new Set(live.map((g) => g.id));
+      for (const id of allowed) if (!liveIds.has(id)) fail(`grant ${String(id).slice(0, 100)} is not a live grant of this app for this user`);
+    }
+    const usable = allowed ? live.filter((g) => allowed.has(g.id)) : live;
+    const used = new Map<string, Grant>();
+    for (const node of graph.nodes) {
+      if (node.kind !== 'block') continue;
+      const requirement = registry.get(node.blockId)?.definition.credentials;
+      if (!requirement) continue;
+      const credentialId = node.credentials.credentials;
+      const scopes = requirement.scopes ?? [];
+      if (!credentialId) {
+        if (this.deps.systemProviders().includes(requirement.provider)) continue;
+        fail(`node "${node.id}" needs a ${requirement.provider} credential and names none`);
+      }
+      const onCredential = usable.filter((g) => g.credentialId === credentialId);
+      if (!onCredential.length) {
+        fail(`No valid grants found for requested integrations: node "${node.id}" uses a ${requirement.provider} credential this app holds no live grant for${allowed ? ' among grant_ids' : ''}`);
+      }
+      const covering = onCredential.find((g) => grantCovers(g, scopes));
+      if (!covering) {
+        const held = [...new Set(onCredential.flatMap((g) => g.scopes))];
+        fail(`node "${node.id}" needs ${requirement.provider} scope(s) ${scopes.filter((s) => !held.includes(s)).join(', ')} that no grant of this app covers (granted: ${held.join(', ') || 'none'})`);
+      }
+      used.set(covering!.id, covering!);
+    }
+    return { grants: [...used.values()], version: agent.version };
+  }
+}
+
+/** An Idempotency-Key header: 1 to 255 visible ASCII characters; absent or empty: none. */
+function checkIdempotencyKey(value: string | null | undefined): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  if (value.length > IDEMPOTENCY_KEY_MAX || !/^[\x21-\x7e]+$/.test(value)) {
+    throw new ValidationError(`Idempotency-Key must be 1 to ${IDEMPOTENCY_KEY_MAX} visible ASCII characters`, [{ path: '/headers/idempotency-key', message: 'is invalid' }]);
+  }
+  return value;
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** JSON with object keys sorted, so that the same request hashes the same whatever its key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
