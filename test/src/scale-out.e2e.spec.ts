@@ -28,7 +28,20 @@ const block = (id: string, input: Record<string, unknown>) => ({
  * native crash or an out-of-memory kill would.
  */
 const SCALE_PLUGIN = {
-  manifest: { name: 'scale-fixture', version: '1.0.0', entry: './index.mjs', blocks: [block('scale.slow', { ms: { type: 'integer', minimum: 0 } }), block('scale.crash', {})] },
+  manifest: {
+    name: 'scale-fixture',
+    version: '1.0.0',
+    entry: './index.mjs',
+    blocks: [
+      block('scale.slow', { ms: { type: 'integer', minimum: 0 } }),
+      block('scale.crash', {}),
+      {
+        ...block('scale.relay', { ms: { type: 'integer', minimum: 0 }, token: { type: 'string' } }),
+        input_schema: { type: 'object', required: ['ms', 'token'], properties: { ms: { type: 'integer', minimum: 0 }, token: { type: 'string' } } },
+        output_schema: { type: 'object', properties: { token: { type: 'string' } } },
+      },
+    ],
+  },
   entry: `
 export const handlers = {
   'scale.slow': async ({ ms }, context) => {
@@ -42,6 +55,14 @@ export const handlers = {
       }, { once: true });
     });
     return { data: { pid: process.pid } };
+  },
+  'scale.relay': async ({ ms, token }, context) => {
+    context.logger.info('relay block started', { pid: process.pid });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      context.signal.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('stopped')); }, { once: true });
+    });
+    return { data: { token } };
   },
   'scale.crash': async (_inputs, context) => {
     context.logger.info('crash block started', { pid: process.pid });
@@ -218,6 +239,66 @@ describe('scale-out: API and worker processes on PostgreSQL + BullMQ', function 
     // Work goes on, on the workers that replaced the crashed ones.
     const after = await request(api.url, 'POST', '/api/v1/blocks/example.echo/execute?wait=20', { key, body: { inputs: { text: 'still working' } } });
     expect(after.body.status).to.equal('completed');
+  });
+
+  describe('agents', () => {
+    const relay = (id: string, ms: number) => ({ id, kind: 'block', block_id: 'scale.relay', inputs: { ms } });
+    const link = (from: string, output: string, to: string) => ({ source_node_id: from, source_output: output, sink_node_id: to, sink_input: 'token' });
+    /** in -> first (fast) -> slow -> last (fast) -> out */
+    const chain = {
+      name: 'relay chain',
+      nodes: [{ id: 'in', kind: 'input', name: 'token', schema: { type: 'string' }, required: true }, relay('first', 10), relay('slow', 3000), relay('last', 10), { id: 'out', kind: 'output', name: 'token', schema: { type: 'string' } }],
+      links: [link('in', 'value', 'first'), link('first', 'token', 'slow'), link('slow', 'token', 'last'), { source_node_id: 'last', source_output: 'token', sink_node_id: 'out', sink_input: 'value' }],
+    };
+    let agentKey: string;
+    let agentId: string;
+    const started = (executionId: string, nodeId: string) => workers.flatMap((w) => linesAbout(w, 'relay block started', executionId).filter((l) => l.nodeId === nodeId));
+
+    before(async () => {
+      agentKey = await createKey(['READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT', 'READ_RUN', 'WRITE_RUN'], env);
+      const created = await request(api.url, 'POST', '/api/v1/agents', { key: agentKey, body: chain });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      agentId = created.body.id;
+    });
+
+    it('finishes an agent on another worker when the worker running its slow node is killed (-9); no finished node runs again', async () => {
+      const res = await request(api.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key: agentKey, body: { inputs: { token: 'relayed' } } });
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      const id = res.body.execution_id as string;
+      let doomed: ServerProcess | undefined;
+      for (let i = 0; i < 200 && !doomed; i++) {
+        doomed = workers.find((w) => linesAbout(w, 'relay block started', id).some((l) => l.nodeId === 'slow'));
+        if (!doomed) await sleep(50);
+      }
+      expect(doomed, 'a worker started the slow node').to.not.equal(undefined);
+      await doomed!.kill();
+      const done = await pollExecution(api.url, agentKey, id, ['completed', 'failed', 'cancelled'], 45_000);
+      expect(done.status, JSON.stringify(done)).to.equal('completed');
+      expect(done.outputs).to.deep.equal({ token: ['relayed'] });
+      const nodes = Object.fromEntries((done.nodes as { node_id: string; attempts: number; status: string }[]).map((n) => [n.node_id, n]));
+      expect(nodes.first).to.include({ status: 'completed', attempts: 1 });
+      expect(nodes.slow).to.include({ status: 'completed', attempts: 2 });
+      expect(nodes.last).to.include({ status: 'completed', attempts: 1 });
+      expect(started(id, 'first')).to.have.length(1);
+      expect(started(id, 'slow')).to.have.length(2);
+    });
+
+    it('cancels an agent across processes: the node running on a worker stops and the execution stays cancelled', async () => {
+      const res = await request(api.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key: agentKey, body: { inputs: { token: 'stop me' } } });
+      const id = res.body.execution_id as string;
+      for (let i = 0; i < 200 && started(id, 'slow').length === 0; i++) await sleep(50);
+      const cancelled = await request(api.url, 'POST', `/api/v1/executions/${id}/cancel`, { key: agentKey });
+      expect(cancelled.body.status).to.equal('cancelled');
+      let slow: { status: string } | undefined;
+      for (let i = 0; i < 100; i++) {
+        const now = await request(api.url, 'GET', `/api/v1/executions/${id}`, { key: agentKey });
+        slow = (now.body.nodes as { node_id: string; status: string }[]).find((n) => n.node_id === 'slow');
+        if (slow?.status === 'cancelled') break;
+        await sleep(50);
+      }
+      expect(slow?.status).to.equal('cancelled');
+      expect(started(id, 'last')).to.have.length(0);
+    });
   });
 
   it('gives a worker a health endpoint on BLOCKYARD_HEALTH_PORT, and nothing else there', async () => {
