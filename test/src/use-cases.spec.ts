@@ -49,6 +49,19 @@ describe('execution use cases (memory adapters)', () => {
       expect((container.get<ExecutionQueue>(ExecutionQueue) as InMemoryExecutionQueue).size.ready).to.equal(1);
     });
 
+    it('marks the execution failed, never left queued, when the queue refuses it', async () => {
+      const { alice, executions, container } = await compose();
+      const queue = container.get<ExecutionQueue>(ExecutionQueue);
+      queue.enqueue = async () => {
+        throw new Error('Redis is down');
+      };
+      expect(await kindOf(executions.executeBlock(alice.id, 't.echo', { text: 'a' }))).to.equal('unexpected');
+      const repo = container.get<ExecutionRepository>(ExecutionRepository);
+      expect(await repo.listByStatus(['queued'], 10)).to.deep.equal([]);
+      const [failed] = await repo.listByStatus(['failed'], 10);
+      expect(failed?.error).to.equal('could not be queued: Redis is down');
+    });
+
     it('rejects invalid inputs as invalid_input and stores nothing', async () => {
       const { alice, executions, container } = await compose();
       expect(await kindOf(executions.executeBlock(alice.id, 't.echo', { text: 1 }))).to.equal('invalid_input');

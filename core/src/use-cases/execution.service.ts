@@ -2,11 +2,11 @@ import { formatIssues } from '@blockyard/contracts';
 import { splitCredentialInput } from '../credential/credential-input.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import type { CredentialResolver } from '../credential/credential-resolver.port.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors/domain.errors.js';
+import { ConflictError, NotFoundError, UnexpectedError, ValidationError } from '../errors/domain.errors.js';
 import type { ExecutionEvents } from '../execution/execution-events.port.js';
 import type { ExecutionQueue } from '../execution/execution-queue.port.js';
 import type { ExecutionRepository } from '../execution/execution.repository.port.js';
-import { finish, isFinished, newExecution, type Execution } from '../execution/execution.js';
+import { finish, isFinished, newExecution, start, type Execution } from '../execution/execution.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
@@ -121,22 +121,36 @@ export class ExecutionService {
 
   /** Enqueues a stored execution; with `waitMs`, waits up to that long for it to finish. */
   async #submit(userId: string, execution: Execution, waitMs: number | undefined): Promise<Execution> {
-    const { queue } = this.deps;
-    const options = { waitMs };
-    if (!options.waitMs || options.waitMs <= 0) {
-      await queue.enqueue({ executionId: execution.id, snapshot: execution });
+    if (!waitMs || waitMs <= 0) {
+      await this.#enqueue(execution);
       return execution;
     }
     // Listening before the job is enqueued, the finish cannot be missed and needs no read.
-    const finished = this.#finishedWithin(execution.id, options.waitMs);
+    const finished = this.#finishedWithin(execution.id, waitMs);
     try {
-      await queue.enqueue({ executionId: execution.id, snapshot: execution });
+      await this.#enqueue(execution);
     } catch (e) {
       finished.cancel();
       throw e;
     }
     return (await finished.promise) ?? (await this.getExecution(userId, execution.id));
   }
+
+  /**
+   * Enqueues a stored execution. When the queue refuses (Redis down ...), the execution is
+   * marked failed, so that it is never left `queued` with no job, and the caller gets the error.
+   */
+  async #enqueue(execution: Execution): Promise<void> {
+    try {
+      await this.deps.queue.enqueue({ executionId: execution.id, snapshot: execution });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      const failed = finish(start(execution, this.deps.clock.now()), 'failed', { error: `could not be queued: ${reason}` }, this.deps.clock.now());
+      await this.deps.executions.update(failed, 'queued').catch(() => false);
+      throw new UnexpectedError(`execution ${execution.id} could not be queued; try again`, { cause: e });
+    }
+  }
+
 
   /** Resolves with the finished execution, or null after \`timeoutMs\`. */
   #finishedWithin(executionId: string, timeoutMs: number): { promise: Promise<Execution | null>; cancel(): void } {
