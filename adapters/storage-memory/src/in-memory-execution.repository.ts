@@ -1,4 +1,5 @@
 import { ConflictError, type Execution, type ExecutionRepository, type ExecutionStatus } from '@blockyard/core';
+import { copyValue } from './copy-value.js';
 
 /** Executions in a Map. Stores and returns copies; `update` is a compare-and-set on status. */
 export class InMemoryExecutionRepository implements ExecutionRepository {
@@ -6,18 +7,18 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
 
   async create(execution: Execution): Promise<void> {
     if (this.byId.has(execution.id)) throw new ConflictError(`execution ${execution.id} already exists`);
-    this.byId.set(execution.id, structuredClone(execution));
+    this.byId.set(execution.id, copyValue(execution));
   }
 
   async get(id: string): Promise<Execution | null> {
     const execution = this.byId.get(id);
-    return execution ? structuredClone(execution) : null;
+    return execution ? copyValue(execution) : null;
   }
 
   async update(execution: Execution, expectedStatus: ExecutionStatus): Promise<boolean> {
     const stored = this.byId.get(execution.id);
     if (!stored || stored.status !== expectedStatus) return false;
-    this.byId.set(execution.id, structuredClone(execution));
+    this.byId.set(execution.id, copyValue(execution));
     return true;
   }
 
@@ -27,7 +28,7 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
       .filter((execution) => statuses.includes(execution.status))
       .sort(oldestFirst)
       .slice(0, limit)
-      .map((execution) => structuredClone(execution));
+      .map((execution) => copyValue(execution));
   }
 }
 
