@@ -104,7 +104,7 @@ export async function runP2(settings: BenchSettings, log: (line: string) => void
 
   const dataDir = await mkdtemp(join(tmpdir(), 'blockyard-bench-'));
   try {
-    const config = readConfig({ ...process.env, PORT: '0', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    const config = readConfig({ ...process.env, PORT: '0', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'warn', BLOCKYARD_RATE_LIMITS: 'off' });
     const server = await startServer(config, { logger: PinoLogger.create(config.logLevel) });
     let blockyard: P2Subject;
     try {

@@ -266,6 +266,7 @@ export async function runScale(settings: BenchSettings, log: (line: string) => v
       BLOCKYARD_PLUGINS: '@blockyard/plugin-example',
       BLOCKYARD_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       LOG_LEVEL: 'warn',
+      BLOCKYARD_RATE_LIMITS: 'off', // throughput, not the per-key limits
     };
     // The API key, through the same storage (this also creates the tables).
     const setup = await composeBlockyard(readConfig({ ...common, BLOCKYARD_QUEUE: 'memory' }), { loadPlugins: false });

@@ -15,7 +15,11 @@ import { agentsRoutes } from './routes/agents.routes.js';
 import { webhookIngress, webhooksRoutes } from './routes/webhooks.routes.js';
 import { loginRoutes, pageFormBodies } from './routes/login.routes.js';
 import { oauthClientsRoutes } from './routes/oauth-clients.routes.js';
+import { clientWebhookDeliveriesRoutes } from './routes/client-webhook-deliveries.routes.js';
 import { OAUTH_CONSENT_PATH, OAUTH_INTERACTION_PATH, oauthInteractionRoutes } from './routes/oauth-interaction.routes.js';
+import { CONNECT_PATH, connectRoutes } from './routes/connect.routes.js';
+import { grantsRoutes } from './routes/grants.routes.js';
+import { externalApiRoutes } from './routes/external-api.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
@@ -35,7 +39,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   if (deps.authorizationServer) app.use(deps.authorizationServer.middleware());
   // Inbound webhooks read their raw body themselves (signatures are over the exact bytes).
   app.use(webhookIngress(deps, { bodyLimitBytes: resolved.webhookBodyLimitBytes }));
-  app.use(pageFormBodies(['/login', '/logout', OAUTH_CONSENT_PATH]));
+  app.use(pageFormBodies(['/login', '/logout', OAUTH_CONSENT_PATH, CONNECT_PATH]));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: resolved.bodyLimitBytes, encoding: 'utf-8' }));
 
   const open = new Router();
@@ -56,6 +60,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
       : undefined;
     loginRoutes(open, deps.sessions, { describeNext });
     if (server) oauthInteractionRoutes(open, deps.sessions, server);
+    if (deps.grants) connectRoutes(open, { sessions: deps.sessions, grants: deps.grants, credentials: deps.credentials, oauth: deps.oauth ?? null });
   }
 
   const api = new Router();
@@ -67,8 +72,9 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   apiKeysRoutes(api, deps);
   agentsRoutes(api, deps);
   webhooksRoutes(api, deps);
+  grantsRoutes(api, deps);
 
-  for (const router of [open, api, oauthClientsRoutes(deps)]) {
+  for (const router of [open, api, oauthClientsRoutes(deps), clientWebhookDeliveriesRoutes(deps), externalApiRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

@@ -2,7 +2,8 @@ import type { ContractValidators } from '@blockyard/contracts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { HttpRateLimits } from './middleware/rate-limit.js';
-import type { AccessTokenVerifier, AgentService, AgentTriggerService, OAuthClientService, ProviderOAuthService } from '@blockyard/core';
+import type { ExternalExecutionService, GrantService } from '@blockyard/core';
+import type { AccessTokenVerifier, ClientWebhookService, AgentService, AgentTriggerService, OAuthClientService, ProviderOAuthService } from '@blockyard/core';
 import type { ApiKeyService, BlockCatalog, CredentialService, ExecutionService, Logger, PluginCatalog, SessionService } from '@blockyard/core';
 
 /** What the HTTP adapter needs from the rest of the system. */
@@ -29,8 +30,14 @@ export interface HttpDeps {
   authorizationServer?: HttpAuthorizationServer | null;
   /** Checks OAuth access tokens sent as `Authorization: Bearer`; without it only API keys are accepted. */
   bearer?: AccessTokenVerifier | null;
+  /** Outbound webhooks of OAuth clients (GET /oauth/clients/:client_id/webhook-deliveries); that route answers 404 without it. */
+  clientWebhooks?: ClientWebhookService | null;
   /** Rate limits per client and endpoint class (see middleware/rate-limit.ts); none without them. */
   rateLimits?: HttpRateLimits | null;
+  /** Credential grants (/connect, /api/v1/grants, the external API's grants); those routes answer 404 without them. */
+  grants?: GrantService | null;
+  /** Apps' agent executions (/api/external/v1/executions); those routes answer 404 without it. */
+  externalExecutions?: ExternalExecutionService | null;
 }
 
 /** A pending authorization request, as the consent page shows it. */

@@ -1,7 +1,8 @@
 import { ContainerModule } from 'inversify';
 import { ContractValidators } from '@blockyard/contracts';
-import { AccessTokenVerifier, AgentRepository, AgentService, AgentTriggerService, OAuthClientRepository, OAuthClientService, OAuthStateRepository, ProviderOAuthService, WebhookRepository } from '@blockyard/core';
+import { AccessTokenVerifier, ClientWebhookService, AgentRepository, AgentService, AgentTriggerService, OAuthClientRepository, OAuthClientService, OAuthStateRepository, ProviderOAuthService, WebhookRepository } from '@blockyard/core';
 import { ApiKeyService, BlockCatalog, CredentialRepository, CredentialService, ExecutionService, Logger, PluginCatalog, SecretCipher, SessionRepository, SessionService } from '@blockyard/core';
+import { ExternalExecutionRepository, ExternalExecutionService, GrantRepository, GrantService } from '@blockyard/core';
 import type Koa from 'koa';
 import { createHttpApp } from './http-app.js';
 import { HttpAuthorizationServer, type HttpOptions } from './http-deps.js';
@@ -32,7 +33,10 @@ export function httpKoaModule(options: HttpOptions = {}): ContainerModule {
             oauthClients: ctx.get(OAuthClientRepository, { optional: true }) && ctx.get(SecretCipher, { optional: true }) ? ctx.get(OAuthClientService) : null,
             authorizationServer: ctx.get<HttpAuthorizationServer>(HttpAuthorizationServer, { optional: true }) ?? null,
             bearer: ctx.get<AccessTokenVerifier>(AccessTokenVerifier, { optional: true }) ?? null,
+            clientWebhooks: ctx.get(ClientWebhookService, { optional: true }) ?? null,
             rateLimits: ctx.get<HttpRateLimits>(HttpRateLimits, { optional: true }) ?? null,
+            grants: ctx.get(GrantRepository, { optional: true }) && ctx.get(OAuthClientRepository, { optional: true }) && ctx.get(CredentialRepository, { optional: true }) ? ctx.get(GrantService) : null,
+            externalExecutions: ctx.get(GrantRepository, { optional: true }) && ctx.get(ExternalExecutionRepository, { optional: true }) && ctx.get(CredentialRepository, { optional: true }) ? ctx.get(ExternalExecutionService) : null,
           },
           options,
         ),

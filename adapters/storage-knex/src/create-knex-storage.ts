@@ -14,6 +14,9 @@ import { KnexLoginThrottleRepository } from './knex-login-throttle.repository.js
 import { KnexWebhookRepository } from './knex-webhook.repository.js';
 import { KnexOAuthClientRepository } from './knex-oauth-client.repository.js';
 import { KnexOAuthArtifactStore } from './knex-oauth-artifact.store.js';
+import { KnexGrantRepository } from './knex-grant.repository.js';
+import { KnexExternalExecutionRepository } from './knex-external-execution.repository.js';
+import { KnexClientWebhookRepository } from './knex-client-webhook.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
 import { finalizeCachedStatements } from './sqlite-raw.js';
 import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
@@ -48,6 +51,9 @@ export interface KnexStorage {
   readonly webhooks: KnexWebhookRepository;
   readonly oauthClients: KnexOAuthClientRepository;
   readonly oauthArtifacts: KnexOAuthArtifactStore;
+  readonly grants: KnexGrantRepository;
+  readonly externalExecutions: KnexExternalExecutionRepository;
+  readonly clientWebhooks: KnexClientWebhookRepository;
   readonly knex: Knex;
   readonly dialect: SqlDialect;
   /** The group committer every write goes through, or null when writes commit one by one. */
@@ -94,6 +100,9 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     webhooks: new KnexWebhookRepository(reads, writes, codec),
     oauthClients: new KnexOAuthClientRepository(reads, writes, codec),
     oauthArtifacts: new KnexOAuthArtifactStore(reads, writes, codec),
+    grants: new KnexGrantRepository(reads, writes, codec),
+    externalExecutions: new KnexExternalExecutionRepository(reads, writes, codec),
+    clientWebhooks: new KnexClientWebhookRepository(reads, writes, codec),
     knex: db,
     dialect,
     groupCommit,

@@ -17,3 +17,6 @@ export * from './knex-agent-run.repository.js';
 export * from './knex-webhook.repository.js';
 export * from './knex-oauth-client.repository.js';
 export * from './knex-oauth-artifact.store.js';
+export * from './knex-client-webhook.repository.js';
+export * from './knex-grant.repository.js';
+export * from './knex-external-execution.repository.js';

@@ -1,5 +1,6 @@
-import { AgentRepository, AgentRunRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, ClientWebhookRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
+import { ExternalExecutionRepository, GrantRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import type { KnexStorage } from './create-knex-storage.js';
 
@@ -18,5 +19,8 @@ export function knexStorageModule(storage: KnexStorage): ContainerModule {
     bind(WebhookRepository).toConstantValue(storage.webhooks);
     bind(OAuthClientRepository).toConstantValue(storage.oauthClients);
     bind(OAuthArtifactStore).toConstantValue(storage.oauthArtifacts);
+    bind(GrantRepository).toConstantValue(storage.grants);
+    bind(ExternalExecutionRepository).toConstantValue(storage.externalExecutions);
+    bind(ClientWebhookRepository).toConstantValue(storage.clientWebhooks);
   });
 }

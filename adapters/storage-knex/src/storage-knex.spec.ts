@@ -21,6 +21,9 @@ storageContract('knex sqlite', async () => {
     webhooks: storage.webhooks,
     oauthClients: storage.oauthClients,
     oauthArtifacts: storage.oauthArtifacts,
+    grants: storage.grants,
+    externalExecutions: storage.externalExecutions,
+    clientWebhooks: storage.clientWebhooks,
     async close() {
       await storage.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -34,7 +37,7 @@ describe('knex on PostgreSQL', () => {
   for (const groupCommit of [false, true]) {
     storageContract(`knex postgres${groupCommit ? ' with group commit' : ''}`, async () => {
       const storage = await openPostgresTestStorage({ groupCommit });
-      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, agents: storage.agents, agentRuns: storage.agentRuns, webhooks: storage.webhooks, oauthClients: storage.oauthClients, oauthArtifacts: storage.oauthArtifacts, close: () => storage.drop() };
+      return { users: storage.users, apiKeys: storage.apiKeys, executions: storage.executions, credentials: storage.credentials, oauthStates: storage.oauthStates, sessions: storage.sessions, loginThrottle: storage.loginThrottle, agents: storage.agents, agentRuns: storage.agentRuns, webhooks: storage.webhooks, oauthClients: storage.oauthClients, oauthArtifacts: storage.oauthArtifacts, grants: storage.grants, externalExecutions: storage.externalExecutions, clientWebhooks: storage.clientWebhooks, close: () => storage.drop() };
     });
   }
 });

@@ -92,9 +92,7 @@ export class InMemoryClientWebhookRepository implements ClientWebhookRepository 
   }
 
   async useEndpoint(clientId: string, url: string, at: Date): Promise<void> {
-    const current = this.endpoints.get(endpointKey(clientId, url));
-    const lastUsedAt = current && current.lastUsedAt > at ? current.lastUsedAt : at;
-    this.endpoints.set(endpointKey(clientId, url), { clientId, url, lastUsedAt: new Date(lastUsedAt), disabledAt: null });
+    this.endpoints.set(endpointKey(clientId, url), { clientId, url, lastUsedAt: new Date(at), disabledAt: null });
   }
 
   async getEndpoint(clientId: string, url: string): Promise<ClientWebhookEndpoint | null> {

@@ -11,3 +11,6 @@ export * from './in-memory-agent-run.repository.js';
 export * from './in-memory-webhook.repository.js';
 export * from './in-memory-oauth-client.repository.js';
 export * from './in-memory-oauth-artifact.store.js';
+export * from './in-memory-client-webhook.repository.js';
+export * from './in-memory-grant.repository.js';
+export * from './in-memory-external-execution.repository.js';

@@ -1,5 +1,6 @@
-import { AgentRepository, AgentRunRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
+import { AgentRepository, AgentRunRepository, ClientWebhookRepository, OAuthArtifactStore, OAuthClientRepository, OAuthStateRepository, WebhookRepository } from '@blockyard/core';
 import { ApiKeyRepository, CredentialRepository, ExecutionRepository, LoginThrottleRepository, SessionRepository, UserRepository } from '@blockyard/core';
+import { ExternalExecutionRepository, GrantRepository } from '@blockyard/core';
 import { ContainerModule } from 'inversify';
 import { InMemoryAgentRepository } from './in-memory-agent.repository.js';
 import { InMemoryAgentRunRepository } from './in-memory-agent-run.repository.js';
@@ -13,6 +14,9 @@ import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repo
 import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-oauth-client.repository.js';
 import { InMemoryOAuthArtifactStore } from './in-memory-oauth-artifact.store.js';
+import { InMemoryClientWebhookRepository } from './in-memory-client-webhook.repository.js';
+import { InMemoryGrantRepository } from './in-memory-grant.repository.js';
+import { InMemoryExternalExecutionRepository } from './in-memory-external-execution.repository.js';
 
 /** Binds the storage ports to fresh in-memory repositories (one set per module instance). */
 export function memoryStorageModule(): ContainerModule {
@@ -29,5 +33,8 @@ export function memoryStorageModule(): ContainerModule {
     bind(WebhookRepository).toConstantValue(new InMemoryWebhookRepository());
     bind(OAuthClientRepository).toConstantValue(new InMemoryOAuthClientRepository());
     bind(OAuthArtifactStore).toConstantValue(new InMemoryOAuthArtifactStore());
+    bind(GrantRepository).toConstantValue(new InMemoryGrantRepository());
+    bind(ExternalExecutionRepository).toConstantValue(new InMemoryExternalExecutionRepository());
+    bind(ClientWebhookRepository).toConstantValue(new InMemoryClientWebhookRepository());
   });
 }

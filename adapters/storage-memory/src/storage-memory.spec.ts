@@ -13,8 +13,11 @@ import { memoryStorageModule } from './storage-memory.module.js';
 import { InMemorySessionRepository } from './in-memory-session.repository.js';
 import { InMemoryLoginThrottleRepository } from './in-memory-login-throttle.repository.js';
 import { InMemoryWebhookRepository } from './in-memory-webhook.repository.js';
+import { InMemoryGrantRepository } from './in-memory-grant.repository.js';
+import { InMemoryExternalExecutionRepository } from './in-memory-external-execution.repository.js';
 import { InMemoryOAuthClientRepository } from './in-memory-oauth-client.repository.js';
 import { InMemoryOAuthArtifactStore } from './in-memory-oauth-artifact.store.js';
+import { InMemoryClientWebhookRepository } from './in-memory-client-webhook.repository.js';
 
 storageContract('memory', async () => ({
   users: new InMemoryUserRepository(),
@@ -29,6 +32,9 @@ storageContract('memory', async () => ({
   webhooks: new InMemoryWebhookRepository(),
   oauthClients: new InMemoryOAuthClientRepository(),
   oauthArtifacts: new InMemoryOAuthArtifactStore(),
+  grants: new InMemoryGrantRepository(),
+  externalExecutions: new InMemoryExternalExecutionRepository(),
+  clientWebhooks: new InMemoryClientWebhookRepository(),
   close: async () => {},
 }));
 

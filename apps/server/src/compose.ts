@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { OAuthArtifactStore, OAuthClientRepository, UserRepository } from '@blockyard/core';
-import { BlockRegistry, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
+import { BlockRegistry, clientWebhookModule, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
 import { memoryQueueModule } from '@blockyard/queue-memory';
 import { bullmqQueueModule } from '@blockyard/queue-bullmq';
 import { memoryStorageModule } from '@blockyard/storage-memory';
@@ -16,6 +16,7 @@ import { trustProxyOf, type ServerConfig } from './config.js';
 import { oauthOptionsFromConfig } from './oauth-clients.js';
 import { publicUrlOf, webhookOptionsFromConfig } from './webhook-options.js';
 import { oauthServerOptionsFromConfig } from './oauth-server-options.js';
+import { clientWebhookOptionsFromConfig } from './client-webhook-options.js';
 import { openRateLimits } from './rate-limits.js';
 
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -60,6 +61,7 @@ export interface Blockyard {
 export async function composeBlockyard(config: ServerConfig, options: ComposeOptions = {}): Promise<Blockyard> {
   const logger = options.logger ?? silentLogger;
   const webhooks = webhookOptionsFromConfig(config);
+  const clientWebhooks = clientWebhookOptionsFromConfig(config);
   const oauthServerConfig = oauthServerOptionsFromConfig(config);
   const container = new Container();
 
@@ -129,6 +131,8 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     }),
     httpKoaModule({ trustProxy: trustProxyOf(config.env) ?? false, webhookBodyLimitBytes: webhooks.bodyLimitBytes, ...options.http }),
     outboundHttpModule({ allowHosts: config.outboundAllowHosts }),
+    // Outbound webhooks of OAuth clients: the outbox in storage, sent by the worker (server.ts).
+    clientWebhookModule({ dispatcher: clientWebhooks.dispatcher }),
   );
 
   const plugins =

@@ -6,6 +6,8 @@ import { describeDatabase, describeQueue, type ServerConfig, type ServerRole } f
 import { composeBlockyard, type Blockyard, type ComposeOptions } from './compose.js';
 import { describeRateLimits } from './rate-limits.js';
 import { startPeriodicTask, type PeriodicTask } from './periodic-task.js';
+import { clientWebhookOptionsFromConfig } from './client-webhook-options.js';
+import { startClientWebhookLoop } from './client-webhook-loop.js';
 
 export interface RunningServer {
   /**
@@ -41,6 +43,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
 
   let server: Server | null = null;
   let pruning: PeriodicTask | null = null;
+  let outboundWebhooks: PeriodicTask | null = null;
   try {
     // A queue that keeps nothing across restarts loses the jobs of the last run: enqueue again
     // what storage holds as queued or running. A durable queue still has them.
@@ -70,6 +73,8 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
     }
     const worker = runsWorker ? container.get(ExecutionWorker) : null;
     worker?.start();
+    // Outbound webhooks are sent where executions run (their events are enqueued there).
+    if (runsWorker) outboundWebhooks = startClientWebhookLoop(container, clientWebhookOptionsFromConfig(config), logger);
     // The API records inbound webhook deliveries (to spot a provider's retries); it also forgets
     // them once no provider retries any more: at start, then hourly.
     if (servesApi) {
@@ -106,6 +111,8 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
           //    start, gives what is left to a worker).
           await queue.close();
           if (worker) await Promise.race([worker.stop(), untilDeadline()]);
+          // Send no more webhooks; an attempt in flight records its result (or its claim lapses and another process retries it).
+          if (outboundWebhooks) await Promise.race([outboundWebhooks.stop(), untilDeadline()]);
           server?.closeAllConnections();
           await httpClosed;
           await pruningStopped;
@@ -117,6 +124,7 @@ export async function startServer(config: ServerConfig, options: ComposeOptions 
     };
   } catch (e) {
     await pruning?.stop();
+    await outboundWebhooks?.stop();
     server?.close();
     await blockyard.close().catch(() => undefined);
     throw e;

@@ -41,10 +41,9 @@ export function executionStartedEvent(execution: Execution, at: Date): ClientWeb
 
 /**
  * execution.completed (with the outputs, output name -> values as GET /executions/:id has them)
- * or execution.failed (with the error). A cancelled execution is announced as execution.failed,
- * `status: "failed"`, `error: "cancelled"` and `cancelled: true`: the guide knows four events and
- * four statuses (queued, running, completed, failed), and its clients treat every end other
- * than completed as failed.
+ * or execution.failed (with the error). A cancelled execution is announced as execution.failed
+ * with `status: "cancelled"` (as GET /executions/:id shows it), its error and `cancelled: true`:
+ * the guide knows four events, and its clients treat every end other than completed as a failure.
  */
 export function executionFinishedEvent(execution: Execution, at: Date): ClientWebhookEventBody {
   const completedAt = (execution.completedAt ?? at).toISOString();
@@ -56,7 +55,7 @@ export function executionFinishedEvent(execution: Execution, at: Date): ClientWe
   return {
     event: 'execution.failed',
     timestamp: completedAt,
-    data: { ...base, status: 'failed', error: execution.error ?? (cancelled ? 'cancelled' : 'failed'), ...(cancelled ? { cancelled: true } : {}) },
+    data: { ...base, status: execution.status, error: execution.error ?? execution.status, ...(cancelled ? { cancelled: true } : {}) },
   };
 }
 

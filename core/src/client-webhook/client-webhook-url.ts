@@ -16,6 +16,7 @@ export function clientWebhookUrlProblem(url: unknown, webhookDomains: readonly s
   if (typeof url !== 'string' || !url) return 'must be a non-empty string';
   if (url.length > CLIENT_WEBHOOK_URL_MAX_LENGTH) return `must be at most ${CLIENT_WEBHOOK_URL_MAX_LENGTH} characters`;
   if (/[\s\u0000-\u001f\u007f]/.test(url)) return 'must not contain whitespace or control characters';
+  if (/[^\u0020-\u007e]/.test(url)) return 'must be ASCII (percent-encode other characters)';
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -11,6 +11,7 @@ import { ClientWebhookDispatcher, type ClientWebhookDispatcherOptions } from '..
 import { ClientWebhookService } from '../use-cases/client-webhook.service.js';
 import { OAuthClientDeletionHook, OAuthClientService } from '../use-cases/oauth-client.service.js';
 import { ClientWebhookRepository } from './client-webhook.repository.port.js';
+import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS } from './client-webhook-delivery.js';
 
 /**
  * Outbound webhooks of OAuth clients, loaded beside coreModule (and a storage module binding
@@ -31,6 +32,7 @@ export function clientWebhookModule(options: { dispatcher?: ClientWebhookDispatc
             executions: ctx.get<ExecutionRepository>(ExecutionRepository),
             clock: ctx.get<Clock>(Clock),
             logger: ctx.get<Logger>(Logger),
+            maxAttempts: (options.dispatcher?.retryScheduleMs ?? DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS).length + 1,
           }),
       )
       .inSingletonScope();

@@ -55,8 +55,8 @@ export interface ClientWebhookRepository {
   pruneSettled(before: Date): Promise<number>;
 
   /**
-   * Notes that the client named `url` on an execute at `at`: creates the endpoint, or updates
-   * its lastUsedAt and enables it again if a 410 had disabled it.
+   * Notes that the client named `url` on an execute at `at`: creates the endpoint, or sets its
+   * lastUsedAt to `at` and enables it again if a 410 had disabled it.
    */
   useEndpoint(clientId: string, url: string, at: Date): Promise<void>;
   getEndpoint(clientId: string, url: string): Promise<ClientWebhookEndpoint | null>;

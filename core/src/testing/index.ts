@@ -11,3 +11,5 @@ export * from './webhook-repository.contract.js';
 export * from './oauth-client-repository.contract.js';
 export * from './oauth-artifact-store.contract.js';
 export * from './rate-limiter.contract.js';
+export * from './client-webhook-repository.contract.js';
+export * from './grant-repository.contract.js';

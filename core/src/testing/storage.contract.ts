@@ -21,6 +21,11 @@ import type { OAuthClientRepository } from '../oauth-client/oauth-client.reposit
 import { oauthClientRepositoryContract } from './oauth-client-repository.contract.js';
 import type { OAuthArtifactStore } from '../oauth-client/oauth-artifact-store.port.js';
 import { oauthArtifactStoreContract } from './oauth-artifact-store.contract.js';
+import type { GrantRepository } from '../grant/grant.repository.port.js';
+import type { ExternalExecutionRepository } from '../grant/external-execution.repository.port.js';
+import { externalExecutionRepositoryContract, grantRepositoryContract } from './grant-repository.contract.js';
+import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
+import { clientWebhookRepositoryContract } from './client-webhook-repository.contract.js';
 
 /** One opened storage: the repositories over empty state, and how to let go of them. */
 export interface StorageFixture {
@@ -36,6 +41,9 @@ export interface StorageFixture {
   webhooks: WebhookRepository;
   oauthClients: OAuthClientRepository;
   oauthArtifacts: OAuthArtifactStore;
+  grants: GrantRepository;
+  externalExecutions: ExternalExecutionRepository;
+  clientWebhooks: ClientWebhookRepository;
   close(): Promise<void>;
 }
 
@@ -74,5 +82,8 @@ export function storageContract(name: string, open: () => Promise<StorageFixture
     webhookRepositoryContract(() => current().webhooks);
     oauthClientRepositoryContract(() => current().oauthClients);
     oauthArtifactStoreContract(() => current().oauthArtifacts);
+    grantRepositoryContract(() => current().grants);
+    externalExecutionRepositoryContract(() => current().externalExecutions);
+    clientWebhookRepositoryContract(() => current().clientWebhooks);
   });
 }

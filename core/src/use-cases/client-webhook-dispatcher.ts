@@ -16,7 +16,7 @@ export interface ClientWebhookDispatcherOptions {
   jitter?: number;
   /** Time limit of one attempt: connect, answer and body. Default 15 s. */
   timeoutMs?: number;
-  /** How long a claim lasts; longer than an attempt can take. Default timeoutMs + 60 s. */
+  /** How long a claim lasts; longer than an attempt can take. Default 2 × timeoutMs + 5 s (a crashed dispatcher's deliveries wait that long). */
   leaseMs?: number;
   /** Deliveries claimed and sent at once. Default 16. */
   batchSize?: number;
@@ -71,7 +71,7 @@ export class ClientWebhookDispatcher {
     if (!(this.#jitter >= 0 && this.#jitter < 1)) throw new ValidationError('webhook retry jitter must be from 0 to below 1');
     this.#timeoutMs = options.timeoutMs ?? 15_000;
     if (!(this.#timeoutMs > 0)) throw new ValidationError('webhook timeout must be above 0 ms');
-    this.#leaseMs = options.leaseMs ?? this.#timeoutMs + 60_000;
+    this.#leaseMs = options.leaseMs ?? 2 * this.#timeoutMs + 5_000;
     if (!(this.#leaseMs > this.#timeoutMs)) throw new ValidationError('a webhook claim must last longer than the attempt timeout');
     this.#batchSize = options.batchSize ?? 16;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) throw new ValidationError('webhook batch size must be a whole number ≥ 1');
@@ -140,11 +140,18 @@ export class ClientWebhookDispatcher {
     if (endpoint?.disabledAt) return settle('disabled', 'not sent: the endpoint answered 410 Gone earlier and is disabled');
     if (!isOAuthClientActive(client)) return this.#retryOrGiveUp(attempts, null, 'not sent: the OAuth client is disabled', undefined);
 
+    let secret: string;
+    try {
+      secret = this.deps.webhookSecret(client);
+    } catch {
+      // A key missing from the configured encryption keys: retried, in case it comes back.
+      return this.#retryOrGiveUp(attempts, null, "not sent: the client's webhook signing secret cannot be opened (is its encryption key configured?)", undefined);
+    }
     const attemptAt = this.deps.clock.now();
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'blockyard-webhooks',
-      ...clientWebhookSignatureHeaders({ secret: this.deps.webhookSecret(client), id: delivery.id, body: delivery.body, timestamp: delivery.timestamp, attemptAt }),
+      ...clientWebhookSignatureHeaders({ secret, id: delivery.id, body: delivery.body, timestamp: delivery.timestamp, attemptAt }),
     };
     let response: FetchResponse;
     try {

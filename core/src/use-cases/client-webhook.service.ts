@@ -13,6 +13,7 @@ import type { Logger } from '../system/logger.port.js';
 import {
   CLIENT_WEBHOOK_DELIVERY_STATUSES,
   clientWebhookDeliveryId,
+  DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS,
   type ClientWebhookDelivery,
   type ClientWebhookDeliveryStatus,
 } from '../client-webhook/client-webhook-delivery.js';
@@ -34,6 +35,8 @@ export interface ClientWebhookServiceDeps {
   executions: ExecutionRepository;
   clock: Clock;
   logger: Logger;
+  /** Attempts a delivery gets before it is given up (the dispatcher's retry schedule + 1), for listings. Default 7. */
+  maxAttempts?: number;
 }
 
 /** A page of a client's deliveries, as its owner lists them. */
@@ -59,6 +62,11 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   #wakeUp: (() => void) | null = null;
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
+
+  /** Attempts a delivery gets before it is given up. */
+  get maxAttempts(): number {
+    return this.deps.maxAttempts ?? DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS.length + 1;
+  }
 
   /** Called after a delivery was enqueued in this process (a dispatcher here sends it at once). */
   onEnqueued(wakeUp: (() => void) | null): void {

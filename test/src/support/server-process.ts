@@ -55,10 +55,11 @@ export interface StartServerOptions {
  * Starts the real server (`node apps/server/dist/main.js`) on 127.0.0.1 and a free port,
  * and resolves once it logs that it listens (or, for role worker, that it is ready). The
  * environment is this process's (so BLOCKYARD_QUEUE, BLOCKYARD_DATABASE_URL ... set for a run
- * reach every server), then the test's defaults, then `env`.
+ * reach every server), then the test's defaults, then `env`. Rate limits are off by default
+ * (BLOCKYARD_RATE_LIMITS=off): tests fire bursts with one key; a test about them turns them on.
  */
 export async function startServerProcess(env: Record<string, string> = {}, dataDir = makeDataDir(), options: StartServerOptions = {}): Promise<ServerProcess> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env };
+  const childEnv: Record<string, string | undefined> = { ...process.env, PORT: '0', HOST: '127.0.0.1', BLOCKYARD_DATA_DIR: dataDir, LOG_LEVEL: 'info', BLOCKYARD_RATE_LIMITS: 'off', ...env };
   const readyLine = options.readyLine ?? (childEnv.BLOCKYARD_ROLE?.trim().toLowerCase() === 'worker' ? 'blockyard worker ready' : 'blockyard listening');
   const child = spawn(process.execPath, [SERVER_MAIN], {
     cwd: ROOT,

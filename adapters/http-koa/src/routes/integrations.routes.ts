@@ -7,6 +7,7 @@ import { send } from '../contract-io.js';
 import type { HttpDeps } from '../http-deps.js';
 import { escapeHtml, sendPage } from '../pages/html-page.js';
 import { toCredentialBody } from './credentials.routes.js';
+import { returnToConnect } from './connect.routes.js';
 
 /**
  * Provider OAuth2: `login` (API key, MANAGE_INTEGRATIONS) answers the provider's authorization
@@ -37,10 +38,12 @@ export function integrationsRoutes(open: Router, api: Router, deps: HttpDeps): v
     ctx.set('Cache-Control', 'no-store');
     try {
       const created = await oauth().completeLogin(provider, { code: q('code'), state: q('state'), error: q('error'), error_description: q('error_description') });
+      if (returnToConnect(ctx, q('state'), { credentialId: created.id })) return; // started on a connect page: back there
       if (wantsHtml) return page(ctx, 201, `${provider} connected`, `Credential ${created.title} (${created.id}) is ready to use. You can close this window.`);
       send(ctx, validators, 201, 'credential-body.schema.json', toCredentialBody(created));
     } catch (e) {
       if (!DomainError.is(e)) throw e;
+      if (returnToConnect(ctx, q('state'), { error: e.message })) return;
       if (!wantsHtml) {
         // The provider failed us (token endpoint): a gateway error, not ours.
         if (e.kind !== 'unexpected') throw e;

@@ -1,0 +1,306 @@
+// Outbound webhooks, the enqueueing side, in one process on the memory adapters: execution
+// events for executions with a webhook target (from the lifecycle listener, and from
+// reconciliation after a crash), grant.revoked, the owner's listing, client deletion.
+import { createHmac } from 'node:crypto';
+import { expect } from 'chai';
+import { Container } from 'inversify';
+import {
+  BlockRegistry,
+  ClientWebhookRepository,
+  ClientWebhookService,
+  clientWebhookModule,
+  coreModule,
+  DomainError,
+  ExecutionLifecycleListener,
+  ExecutionRepository,
+  ExecutionRunner,
+  ExecutionService,
+  FakeClock,
+  OAuthClientRepository,
+  OutboundHttp,
+  UserService,
+  type Block,
+  type ClientWebhookDelivery,
+  type Execution,
+  type OAuthClient,
+} from '@blockyard/core';
+import { memoryStorageModule } from '@blockyard/storage-memory';
+import { memoryQueueModule } from '@blockyard/queue-memory';
+
+const echo: Block = {
+  definition: { id: 't.echo', name: 'Echo', description: '', categories: [], input_schema: { type: 'object' }, output_schema: { type: 'object', properties: { text: {} } } },
+  async *handler(inputs) {
+    yield ['text', inputs.text];
+  },
+};
+/** Outputs whose JSON is easy to get wrong: integer-like keys, unicode, escapes, -0, big and tiny numbers, a lone surrogate. */
+const rich: Block = {
+  definition: { id: 't.rich', name: 'Rich', description: '', categories: [], input_schema: { type: 'object' }, output_schema: { type: 'object', properties: { value: {} } } },
+  async *handler() {
+    yield ['value', { b: 1, '10': 'ten', '2': 'two', 'ü ✓ 🚀': 'é\u2028\n"\\/', negZero: -0, big: 1e21, tiny: 5e-324, sum: 0.1 + 0.2, lone: '\ud800', nested: [{ z: null, a: [] }] }];
+  },
+};
+const boom: Block = {
+  definition: { id: 't.boom', name: 'Boom', description: '', categories: [], input_schema: { type: 'object' }, output_schema: { type: 'object' } },
+  handler: async () => ({ error: 'the provider said no' }),
+};
+
+const URL_A = 'https://hooks.example.com/in';
+
+async function compose() {
+  const clock = new FakeClock(new Date());
+  const container = new Container();
+  container.load(coreModule({ clock }), memoryStorageModule(), memoryQueueModule(), clientWebhookModule());
+  container.bind(OutboundHttp).toConstantValue({ createFetch: () => { throw new Error('no HTTP in this spec'); } });
+  container.get<BlockRegistry>(BlockRegistry).registerAll([echo, rich, boom], 'spec');
+  const users = container.get(UserService);
+  const alice = await users.createUser({ email: 'alice@example.com', name: 'Alice' });
+  const bob = await users.createUser({ email: 'bob@example.com', name: 'Bob' });
+  const clients = container.get<OAuthClientRepository>(OAuthClientRepository);
+  const client = clientFixture({ id: 'app_one', userId: alice.id });
+  await clients.create(client);
+  await clients.create(clientFixture({ id: 'app_two', userId: bob.id }));
+  const webhooks = container.get(ClientWebhookService);
+  const repo = container.get<ClientWebhookRepository>(ClientWebhookRepository);
+  const executions = container.get(ExecutionService);
+  const runner = container.get(ExecutionRunner);
+  /** An execution of `blockId` for the app, with a webhook target, run to its end. */
+  const run = async (blockId: string, inputs: Record<string, unknown> = { text: 'hi' }, clientId = 'app_one', url = URL_A): Promise<Execution> => {
+    const queued = await executions.executeBlock(alice.id, blockId, inputs);
+    await webhooks.set({ executionId: queued.id, clientId, webhookUrl: url });
+    await runner.runExecution(queued.id);
+    return (await container.get<ExecutionRepository>(ExecutionRepository).get(queued.id))!;
+  };
+  /** The client's deliveries, oldest first (on the fake clock one execution's events share a creation time: started first). */
+  const deliveriesOf = async (clientId = 'app_one'): Promise<ClientWebhookDelivery[]> =>
+    (await repo.listByClient(clientId, { limit: 100 })).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || rank(a) - rank(b));
+  return { clock, container, alice, bob, client, clients, webhooks, repo, executions, runner, run, deliveriesOf };
+}
+
+function clientFixture(overrides: Partial<OAuthClient>): OAuthClient {
+  return {
+    id: 'app_x',
+    userId: 'user-x',
+    name: 'App',
+    description: '',
+    type: 'confidential',
+    secretHash: 'h',
+    redirectUris: ['https://app.example.com/cb'],
+    webhookDomains: ['hooks.example.com', '*.example.org'],
+    webhookSecret: { keyId: 'k', nonce: 'n', ciphertext: 'c', tag: 't' },
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    disabledAt: null,
+    ...overrides,
+  };
+}
+
+const rank = (d: ClientWebhookDelivery) => ['execution.started', 'execution.completed', 'execution.failed', 'grant.revoked'].indexOf(d.event);
+const kindOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (DomainError.is(e) ? e.kind : `not a domain error: ${String(e)}`));
+const bodyOf = (d: ClientWebhookDelivery) => JSON.parse(d.body) as { event: string; timestamp: string; data: Record<string, unknown> };
+
+describe('ClientWebhookService (memory adapters)', () => {
+  it('is bound as an ExecutionLifecycleListener by clientWebhookModule', async () => {
+    const { container, webhooks } = await compose();
+    expect(container.getAll(ExecutionLifecycleListener)).to.include(webhooks);
+  });
+
+  describe('set (an execute with webhook_url)', () => {
+    it("refuses a URL outside the client's webhook domains, or plain http elsewhere than localhost, storing nothing", async () => {
+      const { webhooks, repo, executions, alice } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      for (const url of ['https://evil.example.com/in', 'http://hooks.example.com/in', 'https://hooks.example.com.evil.io/', 'https://user:pw@hooks.example.com/', 'https://hooks.example.com/ü', 'ftp://hooks.example.com/']) {
+        expect(await kindOf(webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: url })), url).to.equal('invalid_input');
+      }
+      expect(await repo.getTarget(queued.id)).to.equal(null);
+      expect(await repo.listEndpoints('app_one', 10)).to.deep.equal([]);
+    });
+
+    it('records the target and the endpoint for an allowed URL (subdomains of a *. entry too)', async () => {
+      const { webhooks, repo, executions, alice } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: 'https://a.b.example.org/hook?x=1' });
+      expect(await webhooks.get(queued.id)).to.deep.equal({ executionId: queued.id, clientId: 'app_one', webhookUrl: 'https://a.b.example.org/hook?x=1' });
+      expect((await repo.listEndpoints('app_one', 10)).map((e) => e.url)).to.deep.equal(['https://a.b.example.org/hook?x=1']);
+    });
+  });
+
+  describe('execution events', () => {
+    it('enqueues execution.started and execution.completed, with the data the guide names', async () => {
+      const { run, deliveriesOf, alice } = await compose();
+      const done = await run('t.echo', { text: 'hello' });
+      void alice;
+      const [started, completed] = await deliveriesOf();
+      expect(started).to.include({ event: 'execution.started', status: 'pending', url: URL_A, attempts: 0 });
+      expect(bodyOf(started!)).to.deep.equal({
+        event: 'execution.started',
+        timestamp: done.startedAt!.toISOString(),
+        data: { execution_id: done.id, agent_id: null, status: 'running', started_at: done.startedAt!.toISOString() },
+      });
+      expect(started!.timestamp).to.equal(done.startedAt!.toISOString());
+      expect(bodyOf(completed!)).to.deep.equal({
+        event: 'execution.completed',
+        timestamp: done.completedAt!.toISOString(),
+        data: { execution_id: done.id, agent_id: null, started_at: done.startedAt!.toISOString(), completed_at: done.completedAt!.toISOString(), status: 'completed', outputs: { text: ['hello'] } },
+      });
+    });
+
+    it("writes bodies the guide's check (HMAC of JSON.stringify of the parsed body) verifies as the raw bytes", async () => {
+      const { run, deliveriesOf } = await compose();
+      await run('t.rich');
+      const completed = (await deliveriesOf()).find((d) => d.event === 'execution.completed')!;
+      expect(JSON.stringify(JSON.parse(completed.body))).to.equal(completed.body);
+      const secret = 'whsec_x';
+      expect(createHmac('sha256', secret).update(JSON.stringify(JSON.parse(completed.body))).digest('hex')).to.equal(createHmac('sha256', secret).update(completed.body).digest('hex'));
+      expect(bodyOf(completed).data.outputs).to.have.property('value');
+    });
+
+    it('enqueues execution.failed with the error', async () => {
+      const { run, deliveriesOf } = await compose();
+      const failed = await run('t.boom');
+      const events = await deliveriesOf();
+      expect(events.map((d) => d.event)).to.deep.equal(['execution.started', 'execution.failed']);
+      expect(bodyOf(events[1]!).data).to.deep.include({ execution_id: failed.id, status: 'failed', error: 'the provider said no' });
+    });
+
+    it('announces a cancelled execution as execution.failed with cancelled: true (no started when it never ran)', async () => {
+      const { webhooks, executions, alice, deliveriesOf } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+      await executions.cancelExecution(alice.id, queued.id);
+      const events = await deliveriesOf();
+      expect(events.map((d) => d.event)).to.deep.equal(['execution.failed']);
+      expect(bodyOf(events[0]!).data).to.deep.include({ execution_id: queued.id, status: 'cancelled', cancelled: true, started_at: null });
+      expect(bodyOf(events[0]!).data.error).to.be.a('string');
+    });
+
+    it('enqueues nothing for an execution without a target', async () => {
+      const { executions, runner, alice, repo } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await runner.runExecution(queued.id);
+      expect(await repo.listByClient('app_one', { limit: 10 })).to.deep.equal([]);
+    });
+
+    it('enqueues each event once however often it is told', async () => {
+      const { run, webhooks, deliveriesOf } = await compose();
+      const done = await run('t.echo');
+      await webhooks.started({ ...done, status: 'running' });
+      await webhooks.finished(done);
+      expect(await webhooks.reconcile()).to.equal(0);
+      expect(await deliveriesOf()).to.have.length(2);
+    });
+
+    it('wakes the dispatcher of this process after an enqueue', async () => {
+      const { run, webhooks } = await compose();
+      let wakeUps = 0;
+      webhooks.onEnqueued(() => wakeUps++);
+      await run('t.echo');
+      expect(wakeUps).to.equal(2);
+    });
+
+    it('stores the events for an endpoint disabled by a 410 as disabled, unsent; naming the URL on an execute enables it again', async () => {
+      const { executions, runner, repo, alice, clock, run, deliveriesOf } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await repo.recordTarget({ executionId: queued.id, clientId: 'app_one', url: URL_A, stage: 'none', createdAt: clock.now() });
+      await repo.disableEndpoint('app_one', URL_A, clock.now());
+      await runner.runExecution(queued.id);
+      const disabled = await deliveriesOf();
+      expect(disabled.map((d) => [d.event, d.status, d.attempts])).to.deep.equal([
+        ['execution.started', 'disabled', 0],
+        ['execution.completed', 'disabled', 0],
+      ]);
+      expect(disabled[0]!.lastError).to.contain('410');
+      clock.advance(1_000);
+      await run('t.echo');
+      expect((await deliveriesOf()).slice(2).map((d) => d.status)).to.deep.equal(['pending', 'pending']);
+    });
+  });
+
+  describe('reconcile', () => {
+    it('enqueues the events of an execution whose status was written but whose enqueue was lost (a crash)', async () => {
+      const { container, webhooks, executions, alice, clock, deliveriesOf } = await compose();
+      const repo = container.get<ExecutionRepository>(ExecutionRepository);
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+      // The worker wrote "running" then "completed" and died before telling the listener.
+      const startedAt = clock.now();
+      await repo.update({ ...queued, status: 'running', attempts: 1, startedAt }, 'queued');
+      expect(await webhooks.reconcile(), 'a target younger than the grace period waits').to.equal(0);
+      clock.advance(6_000);
+      expect(await webhooks.reconcile()).to.equal(1);
+      expect((await deliveriesOf()).map((d) => d.event)).to.deep.equal(['execution.started']);
+      const completedAt = clock.now();
+      await repo.update({ ...queued, status: 'completed', attempts: 1, startedAt, completedAt, outputs: { text: ['x'] } }, 'running');
+      expect(await webhooks.reconcile()).to.equal(1);
+      const events = await deliveriesOf();
+      expect(events.map((d) => d.event)).to.deep.equal(['execution.started', 'execution.completed']);
+      expect(bodyOf(events[1]!).timestamp).to.equal(completedAt.toISOString());
+      expect(await webhooks.reconcile()).to.equal(0);
+    });
+
+    it('leaves a queued execution alone and gives up a target whose execution never appeared', async () => {
+      const { webhooks, executions, alice, clock, repo } = await compose();
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+      await repo.recordTarget({ executionId: 'exec-never', clientId: 'app_one', url: URL_A, stage: 'none', createdAt: clock.now() });
+      clock.advance(6_000);
+      expect(await webhooks.reconcile()).to.equal(0);
+      expect((await repo.getTarget('exec-never'))?.stage).to.equal('none');
+      clock.advance(3_600_000);
+      await webhooks.reconcile();
+      expect((await repo.getTarget('exec-never'))?.stage).to.equal('finished');
+      expect((await repo.getTarget(queued.id))?.stage).to.equal('none');
+    });
+  });
+
+  describe('grant.revoked', () => {
+    it("goes to each of the client's endpoints not disabled, and to no other client", async () => {
+      const { webhooks, repo, clock, deliveriesOf } = await compose();
+      await repo.useEndpoint('app_one', URL_A, clock.now());
+      await repo.useEndpoint('app_one', 'https://x.example.org/gone', clock.now());
+      await repo.disableEndpoint('app_one', 'https://x.example.org/gone', clock.now());
+      await repo.useEndpoint('app_two', 'https://hooks.example.com/two', clock.now());
+      const revokedAt = new Date(clock.now().getTime() - 1000);
+      await webhooks.revoked({ id: 'grant-1', userId: 'u', clientId: 'app_one', credentialId: 'cred-1', provider: 'github', scopes: ['github:repo.read'], createdAt: new Date(0), lastUsedAt: null, revokedAt });
+      const events = await deliveriesOf();
+      expect(events.map((d) => [d.event, d.url])).to.deep.equal([['grant.revoked', URL_A]]);
+      expect(bodyOf(events[0]!)).to.deep.equal({ event: 'grant.revoked', timestamp: revokedAt.toISOString(), data: { grant_id: 'grant-1', provider: 'github', credential_id: 'cred-1', revoked_at: revokedAt.toISOString() } });
+      expect(await deliveriesOf('app_two')).to.deep.equal([]);
+    });
+  });
+
+  describe('listDeliveries', () => {
+    it("lists one of the owner's clients' deliveries newest first, by status, in pages", async () => {
+      const { webhooks, run, alice } = await compose();
+      await run('t.echo');
+      await run('t.echo');
+      const all = await webhooks.listDeliveries(alice.id, 'app_one');
+      expect(all.deliveries).to.have.length(4);
+      expect(all.nextBefore).to.equal(null);
+      const first = await webhooks.listDeliveries(alice.id, 'app_one', { limit: 3 });
+      expect(first.deliveries.map((d) => d.id)).to.deep.equal(all.deliveries.slice(0, 3).map((d) => d.id));
+      const second = await webhooks.listDeliveries(alice.id, 'app_one', { limit: 3, before: first.nextBefore });
+      expect(second.deliveries.map((d) => d.id)).to.deep.equal(all.deliveries.slice(3).map((d) => d.id));
+      expect(second.nextBefore).to.equal(null);
+      expect((await webhooks.listDeliveries(alice.id, 'app_one', { status: 'delivered' })).deliveries).to.deep.equal([]);
+    });
+
+    it("answers not found for another user's client, and refuses bad parameters", async () => {
+      const { webhooks, alice, bob } = await compose();
+      expect(await kindOf(webhooks.listDeliveries(bob.id, 'app_one'))).to.equal('not_found');
+      expect(await kindOf(webhooks.listDeliveries(alice.id, 'app_unknown'))).to.equal('not_found');
+      expect(await kindOf(webhooks.listDeliveries(alice.id, 'app_one', { limit: 0 }))).to.equal('invalid_input');
+      expect(await kindOf(webhooks.listDeliveries(alice.id, 'app_one', { limit: 101 }))).to.equal('invalid_input');
+      expect(await kindOf(webhooks.listDeliveries(alice.id, 'app_one', { status: 'lost' }))).to.equal('invalid_input');
+      expect(await kindOf(webhooks.listDeliveries(alice.id, 'app_one', { before: 'msg_unknown' }))).to.equal('invalid_input');
+    });
+  });
+
+  it("forgets a deleted client's outbox", async () => {
+    const { webhooks, run, client, repo } = await compose();
+    await run('t.echo');
+    await webhooks.oauthClientDeleted(client);
+    expect(await repo.listByClient('app_one', { limit: 10 })).to.deep.equal([]);
+    expect(await repo.listEndpoints('app_one', 10)).to.deep.equal([]);
+  });
+});
