@@ -12,6 +12,7 @@ import { ContractValidators } from '@blockyard/contracts';
 import { createKey } from './support/cli.js';
 import { request } from './support/http.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
+import { connectWithCredential } from './support/connect-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
 
 const validators = new ContractValidators();
@@ -167,7 +168,7 @@ describe('outbound webhooks end to end', function () {
     dataDir = makeDataDir();
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    key = await createKey(['READ_GRAPH', 'WRITE_GRAPH', 'READ_RUN'], env);
+    key = await createKey(['READ_GRAPH', 'WRITE_GRAPH', 'READ_RUN', 'READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env);
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = await startServerProcess(serverEnv(), dataDir);
@@ -308,6 +309,30 @@ describe('outbound webhooks end to end', function () {
     });
     expect(res.status).to.equal(422);
     expect(((await res.json()) as { detail: string }).detail).to.contain('webhook_domains');
+  });
+
+  it("sends grant.revoked to the app's endpoints that are not disabled when the user revokes a grant", async () => {
+    receiver.answer = () => 200;
+    const credential = await request(base, 'POST', '/api/v1/credentials', { key, body: { provider: 'example', kind: 'api_key', title: 'Example', secret: { api_key: 'webhooks-e2e-key' } } });
+    expect(credential.status, JSON.stringify(credential.body)).to.equal(201);
+    const browser = new Browser(base);
+    await browser.signIn(ANN.email, ANN.password);
+    const { posted } = await connectWithCredential(browser, 'example', { clientId, scopes: ['example:resources.write'], nonce: 'n-1', redirectOrigin: 'https://app.example.com' }, credential.body.id);
+    expect(posted!.message.success, JSON.stringify(posted!.message)).to.equal(true);
+    const grantId = posted!.message.grant_id as string;
+    const revoked = await request(base, 'DELETE', `/api/v1/grants/${grantId}`, { key });
+    expect(revoked.status, JSON.stringify(revoked.body)).to.equal(204);
+    const announced = () => receiver.received.filter((r) => r.body.event === 'grant.revoked' && r.body.data.grant_id === grantId);
+    await waitFor('grant.revoked at /ok and /flaky', () => announced().length === 2);
+    expect(announced().map((r) => r.path).sort()).to.deep.equal(['/flaky', '/ok']); // /gone answered 410: disabled
+    for (const r of announced()) {
+      expect(r.body.data).to.deep.equal({ grant_id: grantId, provider: 'example', credential_id: credential.body.id, revoked_at: r.body.timestamp });
+      expect(validators.validate('client-webhook-event.schema.json', r.body).ok, r.raw).to.equal(true);
+    }
+    // Revoking again announces nothing more.
+    expect((await request(base, 'DELETE', `/api/v1/grants/${grantId}`, { key })).status).to.equal(204);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(announced()).to.have.length(2);
   });
 
   it('still delivers after the server crashes in the middle (the outbox is in storage)', async () => {
