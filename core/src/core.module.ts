@@ -26,6 +26,7 @@ import { CredentialResolver } from './credential/credential-resolver.port.js';
 import { SystemCredentialResolver } from './credential/system-credential-resolver.js';
 import { UserCredentialResolver } from './credential/user-credential-resolver.js';
 import { CredentialRepository } from './credential/credential.repository.port.js';
+import { CredentialDeletionHook } from './credential/credential-deletion-hook.js';
 import { CredentialCache, InvalidatingCredentialRepository, type CredentialCacheOptions } from './credential/credential-cache.js';
 import { SecretCipher } from './credential/secret-cipher.port.js';
 import { CredentialService } from './use-cases/credential.service.js';
@@ -110,6 +111,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             clock: ctx.get(Clock),
             ids: ctx.get(IdGenerator),
             revoker: ctx.get<OAuthStateRepository>(OAuthStateRepository, { optional: true }) ? ctx.get(ProviderOAuthService) : undefined,
+            deletionHooks: () => ctx.getAll<CredentialDeletionHook>(CredentialDeletionHook, { optional: true }),
           }),
       )
       .inSingletonScope();

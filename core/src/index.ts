@@ -83,3 +83,4 @@ export * from './grant/connect.js';
 export * from './grant/webhook-url.js';
 export * from './use-cases/grant.service.js';
 export * from './use-cases/external-execution.service.js';
+export * from './credential/credential-deletion-hook.js';

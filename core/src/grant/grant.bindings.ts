@@ -13,6 +13,7 @@ import { ExecutionService } from '../use-cases/execution.service.js';
 import { ExternalExecutionService } from '../use-cases/external-execution.service.js';
 import { GrantService } from '../use-cases/grant.service.js';
 import { OAuthClientDeletionHook } from '../use-cases/oauth-client.service.js';
+import { CredentialDeletionHook } from '../credential/credential-deletion-hook.js';
 import { ExecutionWebhookTargets, InMemoryExecutionWebhookTargets } from './execution-webhook-targets.port.js';
 import { ExternalExecutionRepository } from './external-execution.repository.port.js';
 import { GrantEvents, noopGrantEvents } from './grant-events.port.js';
@@ -66,6 +67,13 @@ export function bindGrants(bind: Bind, systemCredentials: SystemCredentialResolv
       if (!ctx.get<GrantRepository>(GrantRepository, { optional: true })) return { oauthClientDeleted: async () => {} };
       const grants = ctx.get(GrantService);
       return { oauthClientDeleted: (client) => grants.oauthClientDeleted(client) };
+    })
+    .inSingletonScope();
+  bind(CredentialDeletionHook)
+    .toDynamicValue((ctx): CredentialDeletionHook => {
+      if (!ctx.get<GrantRepository>(GrantRepository, { optional: true })) return { credentialDeleted: async () => {} };
+      const grants = ctx.get(GrantService);
+      return { credentialDeleted: (credential) => grants.credentialDeleted(credential) };
     })
     .inSingletonScope();
 }

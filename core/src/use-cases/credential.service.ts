@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/domain.errors.js';
+import type { CredentialDeletionHook } from '../credential/credential-deletion-hook.js';
 import type { Credential, CredentialKind } from '../credential/credential.js';
 import { credentialFromFields, sealCredentialSecret } from '../credential/credential-secret.js';
 import type { CredentialRepository } from '../credential/credential.repository.port.js';
@@ -60,6 +61,8 @@ export class CredentialService {
       ids: IdGenerator;
       /** Revokes an oauth2 credential at its provider before it is deleted (failures reported, not fatal). */
       revoker?: { revoke(credential: Credential): Promise<{ attempted: boolean; error?: string }> };
+      /** Told after each delete (looked up on use: the grants that listen depend on this service). */
+      deletionHooks?: () => readonly CredentialDeletionHook[];
     },
   ) {}
 
@@ -129,6 +132,10 @@ export class CredentialService {
     if (!credential || credential.userId !== userId) throw new NotFoundError(`credential ${id} not found`);
     const outcome = await this.#revoke(credential);
     if (!(await this.deps.credentials.delete(id))) throw new ConflictError(`credential ${id} was deleted meanwhile`);
+    for (const hook of this.deps.deletionHooks?.() ?? []) {
+      // Deleted already: a listener's failure is its own to log, not the caller's.
+      await hook.credentialDeleted(credential).catch(() => undefined);
+    }
     return { id, deleted: true, ...outcome };
   }
 

@@ -209,6 +209,16 @@ describe('GrantService', () => {
       expect(grants.rows.get(grant.id)?.revokedAt).to.equal(null);
     });
 
+    it('revokes (and announces) every grant of a credential at once when its owner deletes it', async () => {
+      const credential = (await credentials.get('cred-ann'))!;
+      await credentials.delete('cred-ann');
+      await service.credentialDeleted(credential);
+      expect(announced.map((g) => g.id).sort()).to.deep.equal(['g-1', 'g-2']);
+      expect([...grants.rows.values()].every((g) => g.revokedAt !== null)).to.equal(true);
+      await service.credentialDeleted(credential);
+      expect(announced).to.have.length(2);
+    });
+
     it('revokes (and announces) grants whose credential was deleted, when they are listed', async () => {
       await credentials.delete('cred-ann');
       const listed = await service.listForUser('u-ann');

@@ -180,6 +180,11 @@ export class GrantService implements OAuthClientDeletionHook {
   }
 
   /** OAuthClientDeletionHook: a deleted app's grants are revoked (and announced). */
+  /** Revokes (and announces) every live grant of a credential its owner deleted. */
+  async credentialDeleted(credential: Credential): Promise<void> {
+    await this.#announce(await this.deps.grants.revokeByCredential(credential.id, this.deps.clock.now()));
+  }
+
   async oauthClientDeleted(client: OAuthClient): Promise<void> {
     await this.#announce(await this.deps.grants.revokeByClient(client.id, this.deps.clock.now()));
   }
