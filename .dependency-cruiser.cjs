@@ -51,6 +51,13 @@ module.exports = {
       to: { path: '^(core|adapters|apps)/|node_modules/@blockyard/(?!plugin-sdk)' },
     },
     {
+      name: 'clients-stand-alone',
+      severity: 'error',
+      comment: 'A client package talks HTTP only: its types are generated from the OpenAPI document at build time, it imports nothing of ours.',
+      from: { path: '^clients/' },
+      to: { path: '^(contracts|core|adapters|apps|plugins)/|node_modules/@blockyard/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

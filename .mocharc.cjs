@@ -6,6 +6,7 @@ module.exports = {
     'adapters/*/dist/**/*.spec.js',
     'plugins/*/dist/**/*.spec.js',
     'apps/*/dist/**/*.spec.js',
+    'clients/*/dist/**/*.spec.js',
     'test/dist/**/*.spec.js',
   ],
   timeout: 30000,

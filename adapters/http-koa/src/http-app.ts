@@ -20,6 +20,7 @@ import { OAUTH_CONSENT_PATH, OAUTH_INTERACTION_PATH, oauthInteractionRoutes } fr
 import { CONNECT_PATH, connectRoutes } from './routes/connect.routes.js';
 import { grantsRoutes } from './routes/grants.routes.js';
 import { externalApiRoutes } from './routes/external-api.routes.js';
+import { openApiRoutes } from './routes/openapi.routes.js';
 import type { HttpDeps, HttpOptions } from './http-deps.js';
 
 /** The Koa application serving /healthz and /api/v1. Listening is the caller's business. */
@@ -46,6 +47,7 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   open.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
+  openApiRoutes(open, deps);
 
   // Our own browser pages (login now; consent and connect later) on a session cookie.
   if (deps.sessions) {
