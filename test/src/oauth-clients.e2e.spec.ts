@@ -71,7 +71,7 @@ describe('OAuth client management end to end (/oauth/clients/, as in the externa
       expect(validators.validate('oauth-client-created.schema.json', res.body).ok).to.equal(true);
       expect(res.body.client_id).to.match(/^app_[a-z0-9]+$/);
       expect(res.body.client_secret).to.match(/^secret_[A-Za-z0-9_-]{43}$/);
-      expect(res.body.webhook_secret).to.match(/^whsec_[A-Za-z0-9_-]{43}$/);
+      expect(res.body.webhook_secret).to.match(/^whsec_[A-Za-z0-9+/]{43}=$/);
       expect(res.body).to.include({ name: 'My App', description: 'Description of your app', client_type: 'confidential', disabled: false });
       expect(res.body.redirect_uris).to.deep.equal([REDIRECT]);
       expect(res.body.webhook_domains).to.deep.equal(['myapp.com', '*.myapp.com']);

@@ -58,7 +58,8 @@ export function generateClientSecret(): string {
 
 /** A new webhook signing secret: `whsec_` + 43 url-safe characters (256 bits). */
 export function generateWebhookSecret(): string {
-  return OAUTH_WEBHOOK_SECRET_PREFIX + randomBytes(32).toString('base64url');
+  // Standard base64, as Standard Webhooks libraries expect after `whsec_`.
+  return OAUTH_WEBHOOK_SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
 export function hashClientSecret(secret: string): string {

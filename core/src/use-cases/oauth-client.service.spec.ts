@@ -72,7 +72,7 @@ describe('OAuthClientService', () => {
       expect(client.id).to.equal('app_c1');
       expect(client).to.include({ userId: 'u-ann', name: 'My App', description: 'Reads mail', type: 'confidential', disabledAt: null });
       expect(clientSecret).to.match(/^secret_[A-Za-z0-9_-]{43}$/);
-      expect(webhookSecret).to.match(/^whsec_[A-Za-z0-9_-]{43}$/);
+      expect(webhookSecret).to.match(/^whsec_[A-Za-z0-9+/]{43}=$/);
       const stored = clients.rows.get(client.id)!;
       expect(JSON.stringify(stored)).not.to.contain(clientSecret!).and.not.to.contain(webhookSecret);
       expect(clientSecretMatches(stored.secretHash, clientSecret)).to.equal(true);
