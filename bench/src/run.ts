@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch), P4 (credential resolution), P5 (agent scheduling) then scale (worker processes on BullMQ; alone: `npm run bench -- scale`), prints a summary and writes
+ * `npm run bench`: runs P1 (engine, in process), P2 (HTTP), P3 (context.fetch), P4 (credential resolution), P5 (agent scheduling), external (execute → webhook against /api/v1; alone: `npm run bench -- external`) then scale (worker processes on BullMQ; alone: `npm run bench -- scale`), prints a summary and writes
  * bench/results/latest.json plus a timestamped copy. Every ratio compares against a baseline
  * measured in this same run. Targets are informational: the exit code is 0 unless the bench
  * itself crashes. See bench/README.md.
@@ -12,6 +12,7 @@ import { readSettings } from './settings.js';
 
 const log = (line: string): void => console.log(line);
 if (process.argv.slice(2).includes('scale')) await import('./scale-only.js'); // `npm run bench -- scale`: that bench alone; it exits
+if (process.argv.slice(2).includes('external')) await import('./external-only.js'); // `npm run bench -- external`: that bench alone; it exits
 
 const settings = readSettings();
 const machine = describeMachine();
@@ -53,12 +54,18 @@ log('');
 for (const line of p5Summary(p5)) log(line);
 log('');
 
+const { runExternal, externalSummary } = await import('./external-webhooks.js');
+const external = await runExternal(settings, log);
+log('');
+for (const line of externalSummary(external)) log(line);
+log('');
+
 const { runScale, scaleSummary } = await import('./scale-throughput.js');
 const scale = await runScale(settings, log);
 log('');
 for (const line of scaleSummary(scale)) log(line);
 log('');
 
-const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4, p5, scale };
+const results = { startedAt, finishedAt: new Date().toISOString(), settings, machine, revision, p1, p2, p3, p4, p5, external, scale };
 const paths = await writeResults(results);
 log(`results written to ${paths.join(' and ')}`);

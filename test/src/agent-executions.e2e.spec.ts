@@ -1,7 +1,9 @@
 // Agent executions over HTTP against a real server process and the example plugin:
 // POST /api/v1/agents/:id/execute, per-node records in GET /api/v1/executions/:id, cancel,
-// scopes, other users' ids and bad input.
+// scopes, other users' ids and bad input; through the typed client (@blockyard/client), bodies
+// that break the contract on purpose through plain fetch (support/http.ts).
 import { expect } from 'chai';
+import { createBlockyardClient, type BlockyardClient, type Schemas } from '@blockyard/client';
 import { ContractValidators } from '@blockyard/contracts';
 import { ApiKeyService, UserService } from '@blockyard/core';
 import { composeBlockyard, readConfig } from '@blockyard/server';
@@ -12,7 +14,7 @@ import { request } from './support/http.js';
 const validators = new ContractValidators();
 
 /** topic -> echo -> echo -> text, and topic -> sleep(ms) beside it. */
-const graph = {
+const graph: Schemas['AgentCreateRequest'] = {
   name: 'echo chain',
   nodes: [
     { id: 'topic', kind: 'input', name: 'topic', schema: { type: 'string' }, required: true },
@@ -37,6 +39,10 @@ describe('agent executions over HTTP', function () {
   let key: string;
   let bobKey: string;
   let agentId: string;
+  let client: BlockyardClient;
+  const execute = (body: Schemas['ExecuteAgentRequest'], options: { wait?: number; id?: string; as?: BlockyardClient } = {}) =>
+    (options.as ?? client).POST('/api/v1/agents/{id}/execute', { params: { path: { id: options.id ?? agentId }, query: options.wait === undefined ? {} : { wait: options.wait } }, body });
+  const executionOf = async (id: string) => (await client.GET('/api/v1/executions/{id}', { params: { path: { id } } })).data!;
 
   before(async () => {
     dataDir = makeDataDir();
@@ -49,9 +55,10 @@ describe('agent executions over HTTP', function () {
       await other.close();
     }
     server = await startServerProcess({}, dataDir);
-    const created = await request(server.url, 'POST', '/api/v1/agents', { key, body: graph });
-    expect(created.status, JSON.stringify(created.body)).to.equal(201);
-    agentId = created.body.id;
+    client = createBlockyardClient({ baseUrl: server.url, apiKey: key });
+    const created = await client.POST('/api/v1/agents', { body: graph });
+    expect(created.response.status, JSON.stringify(created.error)).to.equal(201);
+    agentId = created.data!.id;
   });
 
   after(async () => {
@@ -60,34 +67,34 @@ describe('agent executions over HTTP', function () {
   });
 
   it('runs an agent and answers its outputs and a record per node run', async () => {
-    const res = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute?wait=10`, { key, body: { inputs: { topic: 'hello' } } });
-    expect(res.status, JSON.stringify(res.body)).to.equal(200);
-    expect(validators.validate('execution.schema.json', res.body).ok).to.equal(true);
-    expect(res.body).to.deep.include({ status: 'completed', agent_id: agentId, agent_version: 1, block_id: null, outputs: { text: ['hello'] }, error: null });
-    const byNode = Object.fromEntries((res.body.nodes as { node_id: string }[]).map((n) => [n.node_id, n]));
+    const res = await execute({ inputs: { topic: 'hello' } }, { wait: 10 });
+    expect(res.response.status, JSON.stringify(res.error)).to.equal(200);
+    expect(validators.validate('execution.schema.json', res.data).ok).to.equal(true);
+    const execution = res.data as Schemas['ExecutionBody'];
+    expect(execution).to.deep.include({ status: 'completed', agent_id: agentId, agent_version: 1, block_id: null, outputs: { text: ['hello'] }, error: null });
+    const byNode = Object.fromEntries(execution.nodes!.map((n) => [n.node_id, n]));
     expect(Object.keys(byNode).sort()).to.deep.equal(['first', 'pause', 'second', 'sleep', 'topic']);
     expect(byNode.second).to.deep.include({ block_id: 'example.echo', status: 'completed', inputs: { text: 'hello' }, outputs: { text: ['hello'] }, attempts: 1 });
     expect(byNode.sleep).to.deep.include({ status: 'completed', inputs: { ms: 0 } });
-    const again = await request(server.url, 'GET', `/api/v1/executions/${res.body.execution_id}`, { key });
-    expect(again.body.nodes).to.deep.equal(res.body.nodes);
+    const again = await executionOf(execution.execution_id);
+    expect(again.nodes).to.deep.equal(execution.nodes);
   });
 
   it('answers 202 with a Location, and cancel stops a running agent', async () => {
-    const res = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key, body: { inputs: { topic: 'slow', pause: 60_000 } } });
-    expect(res.status).to.equal(202);
-    expect(res.headers.get('location')).to.equal(`/api/v1/executions/${res.body.execution_id}`);
-    const id = res.body.execution_id as string;
+    const res = await execute({ inputs: { topic: 'slow', pause: 60_000 } });
+    expect(res.response.status).to.equal(202);
+    const id = res.data!.execution_id;
+    expect(res.response.headers.get('location')).to.equal(`/api/v1/executions/${id}`);
     for (let i = 0; i < 100; i++) {
-      const now = await request(server.url, 'GET', `/api/v1/executions/${id}`, { key });
-      if ((now.body.nodes as { node_id: string; status: string }[]).some((n) => n.node_id === 'sleep' && n.status === 'running')) break;
+      const now = await executionOf(id);
+      if (now.nodes!.some((n) => n.node_id === 'sleep' && n.status === 'running')) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const cancelled = await request(server.url, 'POST', `/api/v1/executions/${id}/cancel`, { key });
-    expect(cancelled.body.status).to.equal('cancelled');
+    const cancelled = await client.POST('/api/v1/executions/{id}/cancel', { params: { path: { id } } });
+    expect(cancelled.data!.status).to.equal('cancelled');
     let sleep: { status: string } | undefined;
     for (let i = 0; i < 100; i++) {
-      const now = await request(server.url, 'GET', `/api/v1/executions/${id}`, { key });
-      sleep = (now.body.nodes as { node_id: string; status: string }[]).find((n) => n.node_id === 'sleep');
+      sleep = (await executionOf(id)).nodes!.find((n) => n.node_id === 'sleep');
       if (sleep?.status === 'cancelled') break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -95,31 +102,33 @@ describe('agent executions over HTTP', function () {
   });
 
   it('runs the version asked for, and 404s an unknown version', async () => {
-    const updated = await request(server.url, 'PUT', `/api/v1/agents/${agentId}`, { key, body: { ...graph, links: graph.links.slice(0, 2).concat([{ source_node_id: 'first', source_output: 'text', sink_node_id: 'text', sink_input: 'value' }, graph.links[3]!]) } });
-    expect(updated.status, JSON.stringify(updated.body)).to.equal(200);
-    const latest = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute?wait=10`, { key, body: { inputs: { topic: 'v2' } } });
-    expect(latest.body).to.deep.include({ agent_version: 2, outputs: { text: ['v2'] } });
-    const first = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute?wait=10`, { key, body: { inputs: { topic: 'v1' }, version: 1 } });
-    expect(first.body).to.deep.include({ agent_version: 1 });
-    const missing = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key, body: { inputs: { topic: 'x' }, version: 9 } });
-    expect(missing.status).to.equal(404);
+    const links = graph.links.slice(0, 2).concat([{ source_node_id: 'first', source_output: 'text', sink_node_id: 'text', sink_input: 'value' }, graph.links[3]!]);
+    const updated = await client.PUT('/api/v1/agents/{id}', { params: { path: { id: agentId } }, body: { ...graph, links } });
+    expect(updated.response.status, JSON.stringify(updated.error)).to.equal(200);
+    const latest = await execute({ inputs: { topic: 'v2' } }, { wait: 10 });
+    expect(latest.data).to.deep.include({ agent_version: 2, outputs: { text: ['v2'] } });
+    const first = await execute({ inputs: { topic: 'v1' }, version: 1 }, { wait: 10 });
+    expect(first.data).to.deep.include({ agent_version: 1 });
+    const missing = await execute({ inputs: { topic: 'x' }, version: 9 });
+    expect(missing.response.status).to.equal(404);
   });
 
   it('answers bad input, missing scopes and other users with the documented errors, storing nothing', async () => {
-    const badInputs = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key, body: { inputs: { topic: 42 } } });
-    expect(badInputs.status).to.equal(422);
-    expect(badInputs.body.detail).to.match(/invalid inputs for agent .*topic/);
-    const missing = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key, body: { inputs: {} } });
-    expect(missing.status).to.equal(422);
+    const badInputs = await execute({ inputs: { topic: 42 } });
+    expect(badInputs.response.status).to.equal(422);
+    expect(badInputs.error!.detail).to.match(/invalid inputs for agent .*topic/);
+    const missing = await execute({ inputs: {} });
+    expect(missing.response.status).to.equal(422);
+    // Not an object: the contract does not allow it, so plain fetch sends it.
     const malformed = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key, body: { inputs: 'nope' } });
     expect(malformed.status).to.equal(422);
-    const bob = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key: bobKey, body: { inputs: { topic: 'x' } } });
-    expect(bob.status).to.equal(404);
-    const unknown = await request(server.url, 'POST', '/api/v1/agents/no-such-agent/execute', { key, body: { inputs: {} } });
-    expect(unknown.status).to.equal(404);
+    const bob = await execute({ inputs: { topic: 'x' } }, { as: createBlockyardClient({ baseUrl: server.url, apiKey: bobKey }) });
+    expect(bob.response.status).to.equal(404);
+    const unknown = await execute({ inputs: {} }, { id: 'no-such-agent' });
+    expect(unknown.response.status).to.equal(404);
     const noRun = await createKey(['READ_GRAPH', 'READ_RUN'], { BLOCKYARD_DATA_DIR: dataDir });
-    const forbidden = await request(server.url, 'POST', `/api/v1/agents/${agentId}/execute`, { key: noRun, body: { inputs: { topic: 'x' } } });
-    expect(forbidden.status).to.equal(403);
-    expect(forbidden.body.detail).to.match(/RUN_AGENT/);
+    const forbidden = await execute({ inputs: { topic: 'x' } }, { as: createBlockyardClient({ baseUrl: server.url, apiKey: noRun }) });
+    expect(forbidden.response.status).to.equal(403);
+    expect(forbidden.error!.detail).to.match(/RUN_AGENT/);
   });
 });

@@ -151,7 +151,7 @@ describe('the external API guide in Chromium (a third-party app, end to end)', f
     // The consent page: the app's name and the scopes in plain words.
     await page.getByRole('heading', { name: `Allow ${APP_NAME} to use your Blockyard account?` }).waitFor();
     expect(await page.locator('ul.scopes code').allTextContents()).to.include.members(['agents:execute', 'integrations:connect', 'integrations:list']);
-    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('button', { name: 'Allow', exact: true }).click();
     // Back at the app: /callback got the code, the app exchanged it and shows who signed in.
     await page.waitForURL(`${app.url}/`);
     await page.locator('#signed-in').waitFor();
@@ -188,7 +188,7 @@ describe('the external API guide in Chromium (a third-party app, end to end)', f
     expect(await popup.locator('ul.scopes code').allTextContents()).to.deep.equal(['example:resources.write']);
     await popup.check(`input[name="credential_id"][value="${credentialId}"]`);
     const popupClosed = popup.waitForEvent('close');
-    await popup.getByRole('button', { name: 'Allow' }).click();
+    await popup.getByRole('button', { name: 'Allow', exact: true }).click();
     // The result page posts to the opener and closes itself.
     await popupClosed;
     const grant = await app.waitFor('the connect result', () => app.grant);

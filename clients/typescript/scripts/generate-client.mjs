@@ -13,7 +13,9 @@ const source = fileURLToPath(import.meta.resolve('@blockyard/contracts/openapi.j
 const target = join(root, 'src', 'generated', 'openapi.ts');
 
 const document = JSON.parse(readFileSync(source, 'utf8'));
-const ast = await openapiTS(document, { emptyObjectsUnknown: true, transform: discriminatedIfThen });
+// emptyObjectsUnknown: `{ type: object }` (inputs, outputs) is Record<string, unknown>, not Record<string, never>;
+// defaultNonNullable off: a property with a default (client_type) stays optional in a request body.
+const ast = await openapiTS(document, { emptyObjectsUnknown: true, defaultNonNullable: false, transform: discriminatedIfThen });
 /**
  * The contracts pick a variant by a discriminator with `allOf: [{ if: { properties: { kind:
  * { const: 'a' } } }, then: { $ref: A } }, ...]` (agent nodes), which openapi-typescript cannot

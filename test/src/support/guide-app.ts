@@ -240,7 +240,8 @@ export class GuideApp {
     const rawVerified = given.length === rawExpected.length && timingSafeEqual(given, rawExpected);
     let standardVerified = false;
     try {
-      new Webhook('whsec_' + Buffer.from(secret.slice('whsec_'.length), 'base64url').toString('base64')).verify(raw, headers as Record<string, string>);
+      // The secret as shown at registration, as the README says the standard's libraries take it.
+      new Webhook(secret).verify(raw, headers as Record<string, string>);
       standardVerified = true;
     } catch {
       /* recorded as not verified */
