@@ -4,8 +4,6 @@
 // result page whose one script posts `blockyard_connect_result` to the app's origin only.
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { ApiKeyService, UserRepository } from '@blockyard/core';
-import { composeBlockyard, readConfig } from '@blockyard/server';
 import { createKey } from './support/cli.js';
 import { connectForm, connectPath, connectWithCredential, postedMessage, type ConnectParams } from './support/connect-flow.js';
 import { request } from './support/http.js';
@@ -64,13 +62,7 @@ describe('connect flow end to end (/connect/:provider, grants, the posted result
     await createUser(BOB.email, 'Bob Example', BOB.password, env);
     annKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'DELETE_INTEGRATIONS'], env);
     annReadOnlyKey = await createKey(['READ_INTEGRATIONS'], env);
-    const composed = await composeBlockyard(readConfig(env), { loadPlugins: false });
-    try {
-      const bob = await composed.container.get<UserRepository>(UserRepository).findByEmail(BOB.email);
-      bobKey = (await composed.container.get(ApiKeyService).createApiKey({ userId: bob!.id, scopes: ['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'] })).secret;
-    } finally {
-      await composed.close();
-    }
+    bobKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env, { user: BOB.email });
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
     const client = await request(base, 'POST', '/oauth/clients/', {
       key: annKey,

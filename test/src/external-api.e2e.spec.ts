@@ -4,8 +4,6 @@
 // grants (list, get, delete the credential), scopes, other users' and other apps' ids.
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { ApiKeyService, UserRepository } from '@blockyard/core';
-import { composeBlockyard, readConfig } from '@blockyard/server';
 import { createKey } from './support/cli.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
@@ -136,13 +134,7 @@ describe('external API end to end (/api/external/v1, as an app written from the 
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
     await createUser(BOB.email, 'Bob Example', BOB.password, env);
     annKey = await createKey(['READ_BLOCK', 'READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'DELETE_INTEGRATIONS', 'READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT', 'READ_RUN'], env);
-    const composed = await composeBlockyard(readConfig(env), { loadPlugins: false });
-    try {
-      const bob = await composed.container.get<UserRepository>(UserRepository).findByEmail(BOB.email);
-      bobKey = (await composed.container.get(ApiKeyService).createApiKey({ userId: bob!.id, scopes: ['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'] })).secret;
-    } finally {
-      await composed.close();
-    }
+    bobKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env, { user: BOB.email });
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
 
     app = await registerApp('Mail Helper');

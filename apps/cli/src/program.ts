@@ -45,13 +45,16 @@ export function buildProgram(io: CliIO): Command {
   const keys = program.command('keys').description('manage API keys');
   keys
     .command('create')
-    .description('create an API key for the default user; prints the key alone on the last line')
+    .description('create an API key (for the default user unless --user says whose); prints the key alone on the last line')
     .requiredOption('--scopes <list>', `comma-separated scopes: ${API_KEY_SCOPES.join(', ')}`, commaList)
     .option('--name <name>', 'a name to tell the key apart', 'cli')
+    .option('--user <email>', 'the user the key acts for (see: blockyard users create)')
     .option('--expires-in-days <days>', 'the key stops working after this many days', positiveInt)
-    .action(async (opts: { scopes: string[]; name: string; expiresInDays?: number }) => {
+    .action(async (opts: { scopes: string[]; name: string; user?: string; expiresInDays?: number }) => {
       await withBlockyard(io, { plugins: false }, async (container) => {
-        const user = await container.get(UserService).ensureDefaultUser();
+        const users = container.get(UserService);
+        const user = opts.user ? await users.findByEmail(opts.user) : await users.ensureDefaultUser();
+        if (!user) throw new CliError(`no user with email ${opts.user} (see: blockyard users create)`);
         const expiresAt = opts.expiresInDays ? new Date(Date.now() + opts.expiresInDays * 86_400_000) : null;
         const { key, secret } = await container.get(ApiKeyService).createApiKey({ userId: user.id, name: opts.name, scopes: opts.scopes, expiresAt });
         io.out(`created API key ${key.id} (${key.name}) for ${user.email} with scopes ${key.scopes.join(',')}`);

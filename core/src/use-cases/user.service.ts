@@ -28,6 +28,11 @@ export class UserService {
     return user;
   }
 
+  /** The user with this email (compared as stored: trimmed, lower-cased), or null. */
+  async findByEmail(email: string): Promise<User | null> {
+    return this.deps.users.findByEmail(normalizeEmail(email));
+  }
+
   /** The first user, created as owner@localhost when there is none (single-user setups, the CLI). */
   async ensureDefaultUser(): Promise<User> {
     const [first] = await this.deps.users.list(1);

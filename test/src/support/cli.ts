@@ -28,8 +28,9 @@ export function runBlockyard(args: string[], env: Record<string, string>, option
 }
 
 /** `blockyard keys create --scopes ...`: the key printed alone on the last line. */
-export async function createKey(scopes: string[], env: Record<string, string>): Promise<string> {
-  const result = await runBlockyard(['keys', 'create', '--scopes', scopes.join(','), '--name', 'e2e'], env);
+/** Creates an API key through the CLI (for the default user, or the user with email `options.user`); answers its secret. */
+export async function createKey(scopes: string[], env: Record<string, string>, options: { user?: string } = {}): Promise<string> {
+  const result = await runBlockyard(['keys', 'create', '--scopes', scopes.join(','), '--name', 'e2e', ...(options.user ? ['--user', options.user] : [])], env);
   if (result.code !== 0) throw new Error(`keys create failed (${result.code}): ${result.stderr}`);
   const lines = result.stdout.trimEnd().split('\n');
   return lines[lines.length - 1]!;
