@@ -9,10 +9,15 @@ import { runP1 } from './p1-engine.js';
 import { describeMachineLine, describeRevisionLine, p1Summary, p2Summary, writeResults } from './report.js';
 import { describeRevision } from './revision.js';
 import { readSettings } from './settings.js';
+import { aloneBenchIn, runAlone } from './run-alone.js';
 
 const log = (line: string): void => console.log(line);
-if (process.argv.slice(2).includes('scale')) await import('./scale-only.js'); // `npm run bench -- scale`: that bench alone; it exits
-if (process.argv.slice(2).includes('external')) await import('./external-only.js'); // `npm run bench -- external`: that bench alone; it exits
+// `npm run bench -- scale` or `-- external`: that bench alone.
+const alone = aloneBenchIn(process.argv.slice(2));
+if (alone) {
+  await runAlone(alone, log);
+  process.exit(0);
+}
 
 const settings = readSettings();
 const machine = describeMachine();
