@@ -10,6 +10,7 @@ import { startExampleApi, type ExampleApiStandIn } from './support/example-api.j
 import { request, type JsonResponse } from './support/http.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { greetAgent } from './support/agent-fixtures.js';
 
 const validators = new ContractValidators();
 const ANN = { email: 'ann@example.org', password: 'Ann-external-pässword-4711' };
@@ -17,20 +18,6 @@ const BOB = { email: 'bob@example.org', password: 'Bob-external-pässword-0815' 
 const EXAMPLE_KEY = 'external-e2e-example-key';
 const REDIRECT = 'https://app.example.com/oauth/callback';
 const APP_SCOPE = 'openid profile agents:execute integrations:list integrations:delete';
-
-/** name -> example.greet (one greeting, with the given credential) -> count. */
-const greetAgent = (credentialId: string) => ({
-  name: 'greeter',
-  nodes: [
-    { id: 'who', kind: 'input', name: 'name', schema: { type: 'string' }, required: true },
-    { id: 'greet', kind: 'block', block_id: 'example.greet', inputs: { greetings: ['Hello'], is_funny: false }, credentials: { credentials: credentialId } },
-    { id: 'count', kind: 'output', name: 'count', schema: { type: 'integer' } },
-  ],
-  links: [
-    { source_node_id: 'who', source_output: 'value', sink_node_id: 'greet', sink_input: 'name' },
-    { source_node_id: 'greet', source_output: 'greeting_count', sink_node_id: 'count', sink_input: 'value' },
-  ],
-});
 
 /** ms -> example.sleep -> slept; needs no credential. */
 const sleepAgent = {

@@ -15,24 +15,11 @@ import { GuideApp } from './support/guide-app.js';
 import { request } from './support/http.js';
 import { createUser } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { greetAgent } from './support/agent-fixtures.js';
 
 const ANN = { email: 'ann@example.org', password: 'Ann-browser-pässword-2718' };
 const EXAMPLE_KEY = 'guide-browser-example-key';
 const APP_NAME = 'Guide App';
-
-/** name -> example.greet (one greeting, with Ann's Example credential) -> count. */
-const greetAgent = (credentialId: string) => ({
-  name: 'greeter',
-  nodes: [
-    { id: 'who', kind: 'input', name: 'name', schema: { type: 'string' }, required: true },
-    { id: 'greet', kind: 'block', block_id: 'example.greet', inputs: { greetings: ['Hello'], is_funny: false }, credentials: { credentials: credentialId } },
-    { id: 'count', kind: 'output', name: 'count', schema: { type: 'integer' } },
-  ],
-  links: [
-    { source_node_id: 'who', source_output: 'value', sink_node_id: 'greet', sink_input: 'name' },
-    { source_node_id: 'greet', source_output: 'greeting_count', sink_node_id: 'count', sink_input: 'value' },
-  ],
-});
 
 describe('the external API guide in Chromium (a third-party app, end to end)', function () {
   this.timeout(60_000);
