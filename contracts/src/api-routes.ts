@@ -368,7 +368,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/oauth/clients/', operationId: 'createOAuthClient', tag: 'OAuth clients', auth: 'owner',
     summary: 'Register an app (OAuth client)',
-    description: 'Its client secret and webhook secret are in this answer only.',
+    description: 'Its client secret and webhook secret are in this answer only. `scopes`, when given, are all the app may ever request (an unknown scope is 422).',
     body: { schema: 'oauth-client-create-request.schema.json' },
     responses: { 201: { schema: 'oauth-client-created.schema.json', headers: { ...location, ...noStore } } },
   },

@@ -46,6 +46,7 @@ import { OAuthClientRepository } from './oauth-client/oauth-client.repository.po
 import { OAuthArtifactStore } from './oauth-client/oauth-artifact-store.port.js';
 import { OAuthClientDeletionHook, OAuthClientService } from './use-cases/oauth-client.service.js';
 import { bindGrants } from './grant/grant.bindings.js';
+import { GrantRepository } from './grant/grant.repository.port.js';
 
 export interface CoreModuleOptions {
   clock?: Clock;
@@ -182,6 +183,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
           ids: ctx.get<IdGenerator>(IdGenerator)!,
           logger: ctx.get<Logger>(Logger)!,
           lifecycle: ctx.get<ExecutionLifecycle>(ExecutionLifecycle)!,
+          grants: ctx.get<GrantRepository>(GrantRepository, { optional: true }) ?? null,
         },
         options.agents,
       );

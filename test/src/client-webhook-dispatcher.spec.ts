@@ -323,6 +323,43 @@ describe('ClientWebhookDispatcher (fake clock)', () => {
     expect(await deliveries.get(delivery.id)).to.include({ status: 'delivered' });
   });
 
+  describe('send (a delivery handed over by the enqueue of this process)', () => {
+    it('sends at once, without reading the delivery back, and records the result on the claim it was stored with', async () => {
+      const { clock, deliveries, clients, outbound, dispatcher } = await setup(() => ({ status: 200 }));
+      const delivery = deliveryFixture(clock);
+      const claim = { leaseToken: 'handed-over', leaseUntil: new Date(clock.now().getTime() + dispatcher.leaseMs) };
+      const stored = deliveries.enqueue(delivery, claim);
+      dispatcher.send({ delivery, ...claim }, (await clients.get('app_spec'))!, stored);
+      await dispatcher.drain();
+      expect(outbound.sent.map((s) => s.url)).to.deep.equal([URL_A]);
+      expect(await deliveries.get(delivery.id)).to.include({ status: 'delivered', attempts: 1 });
+      expect(await dispatcher.dispatchDue()).to.equal(0);
+    });
+
+    it('records nothing when the row turned out to be stored by someone else, who sends it on its own claim', async () => {
+      const { clock, deliveries, clients, dispatcher } = await setup(() => ({ status: 200 }));
+      const delivery = deliveryFixture(clock);
+      await deliveries.enqueue(delivery); // another process stored it first, unclaimed
+      const claim = { leaseToken: 'handed-over', leaseUntil: new Date(clock.now().getTime() + dispatcher.leaseMs) };
+      dispatcher.send({ delivery, ...claim }, (await clients.get('app_spec'))!, deliveries.enqueue(delivery, claim));
+      await dispatcher.drain();
+      expect(await deliveries.get(delivery.id)).to.include({ status: 'pending', attempts: 0 });
+      expect(await dispatcher.dispatchDue()).to.equal(1);
+      expect(await deliveries.get(delivery.id)).to.include({ status: 'delivered', attempts: 1 });
+    });
+
+    it('retries a failed attempt on the schedule like any other', async () => {
+      const { clock, deliveries, clients, dispatcher } = await setup(() => ({ status: 503 }));
+      const delivery = deliveryFixture(clock);
+      const claim = { leaseToken: 'handed-over', leaseUntil: new Date(clock.now().getTime() + dispatcher.leaseMs) };
+      dispatcher.send({ delivery, ...claim }, (await clients.get('app_spec'))!, deliveries.enqueue(delivery, claim));
+      await dispatcher.drain();
+      const stored = await deliveries.get(delivery.id);
+      expect(stored).to.include({ status: 'pending', attempts: 1, lastStatus: 503 });
+      expect(stored!.nextAttemptAt!.getTime() - clock.now().getTime()).to.equal(DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS[0]);
+    });
+  });
+
   describe('several dispatchers on one outbox deliver each delivery once', () => {
     async function race(repos: ClientWebhookRepository[]): Promise<void> {
       const clock = new FakeClock(new Date());

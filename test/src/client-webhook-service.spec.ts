@@ -190,12 +190,27 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(await deliveriesOf()).to.have.length(2);
     });
 
-    it('wakes the dispatcher of this process after an enqueue', async () => {
-      const { run, webhooks } = await compose();
-      let wakeUps = 0;
-      webhooks.onEnqueued(() => wakeUps++);
+    it("hands what it enqueues to this process's dispatcher, stored claimed for it so that no other dispatcher takes it", async () => {
+      const { run, webhooks, repo, clock, deliveriesOf } = await compose();
+      const handed: Array<{ id: string; leaseToken: string; client: string }> = [];
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: (claimed, client, stored) => {
+          handed.push({ id: claimed.delivery.id, leaseToken: claimed.leaseToken, client: client.id });
+          void stored.then((yes) => expect(yes).to.equal(true));
+        },
+      });
       await run('t.echo');
-      expect(wakeUps).to.equal(2);
+      const stored = await deliveriesOf();
+      expect(handed.map((h) => h.id).sort()).to.deep.equal(stored.map((d) => d.id).sort());
+      expect(handed.map((h) => h.client)).to.deep.equal(['app_one', 'app_one']);
+      expect(await repo.claimDue(clock.now(), new Date(clock.now().getTime() + 1_000), 10)).to.deep.equal([]);
+      const delivered = { status: 'delivered' as const, attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() };
+      for (const h of handed) expect(await repo.recordAttempt(h.id, h.leaseToken, delivered)).to.equal(true);
+      webhooks.attachSender(null);
+      await run('t.echo');
+      expect(handed).to.have.length(2);
+      expect(await repo.claimDue(clock.now(), new Date(clock.now().getTime() + 1_000), 10)).to.have.length(2);
     });
 
     it('stores the events for an endpoint disabled by a 410 as disabled, unsent; naming the URL on an execute enables it again', async () => {

@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import { accessLog } from './middleware/access-log.js';
+import { bearerApiCors } from './middleware/cors.js';
 import { apiKeyAuth } from './middleware/api-key-auth.js';
 import { rateLimit, rateLimited } from './middleware/rate-limit.js';
 import { errorMapper } from './middleware/error-mapper.js';
@@ -33,6 +34,8 @@ export function createHttpApp(deps: HttpDeps, options: HttpOptions = {}): Koa {
   app.use(requestId);
   app.use(notFoundAsJson);
   app.use(accessLog(deps.logger));
+  // CORS for browser apps on the bearer-token APIs only; outside the error mapper, so errors are readable too.
+  app.use(bearerApiCors({ allowsOrigin: deps.oauthClients ? (clientId, origin) => deps.oauthClients!.allowsOrigin(clientId, origin) : null, logger: deps.logger }));
   app.use(errorMapper(deps.logger));
   // Rate limits per client and endpoint class: before the authorization server, which answers on its own.
   if (deps.rateLimits) app.use(rateLimit(deps.rateLimits, deps.logger));

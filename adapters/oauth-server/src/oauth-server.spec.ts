@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OAuthArtifact, OAuthArtifactStore, OAuthClient, OAuthClientRepository } from '@blockyard/core';
-import { ArtifactAdapter, ClientAdapter, Housekeeping, storageId, type InvalidGrantClass } from './oidc-storage.adapter.js';
+import { OAUTH_SCOPES, type OAuthArtifact, type OAuthArtifactStore, type OAuthClient, type OAuthClientRepository } from '@blockyard/core';
+import { ArtifactAdapter, ClientAdapter, Housekeeping, narrowToClientScopes, storageId, type InvalidGrantClass } from './oidc-storage.adapter.js';
 import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME, SigningKeysError } from './signing-keys.js';
 
 /** A Map-backed store (the real ones pass the OAuthArtifactStore contract in the storage adapters). */
@@ -127,9 +127,43 @@ describe('ClientAdapter', () => {
     expect(pub).not.to.have.property('client_secret');
   });
 
+  it("gives oidc-provider the client's scope allow-list as its `scope` metadata, every scope without one", async () => {
+    expect((await new ClientAdapter(repo(client({ scopes: ['openid', 'agents:execute'] }))).find('app_1'))?.scope).to.equal('openid agents:execute');
+    expect((await new ClientAdapter(repo(client())).find('app_1'))?.scope).to.equal(OAUTH_SCOPES.join(' '));
+  });
+
   it('does not know disabled or unknown clients', async () => {
     expect(await new ClientAdapter(repo(client({ disabledAt: new Date() }))).find('app_1')).to.equal(undefined);
     expect(await new ClientAdapter(repo(client())).find('app_2')).to.equal(undefined);
+  });
+});
+
+describe('narrowToClientScopes', () => {
+  const repo = (scopes?: string[]) => ({ get: async (id: string) => (id === 'app_1' ? ({ id, scopes } as unknown as OAuthClient) : null) }) as unknown as OAuthClientRepository;
+
+  it("drops from a refresh token's scope and a grant's OpenID scope what the client may no longer request", async () => {
+    const clients = repo(['openid', 'READ_BLOCK']);
+    expect(await narrowToClientScopes('RefreshToken', { clientId: 'app_1', scope: 'openid email READ_BLOCK' } as never, clients)).to.include({ scope: 'openid READ_BLOCK' });
+    const grant = await narrowToClientScopes('Grant', { clientId: 'app_1', accountId: 'u1', openid: { scope: 'openid email READ_BLOCK', claims: ['sub'] } } as never, clients);
+    expect(grant).to.deep.equal({ clientId: 'app_1', accountId: 'u1', openid: { scope: 'openid READ_BLOCK', claims: ['sub'] } });
+  });
+
+  it('leaves them alone for a client without an allow-list, or an unknown client', async () => {
+    const payload = { clientId: 'app_1', scope: 'openid email' } as never;
+    expect(await narrowToClientScopes('RefreshToken', payload, repo())).to.equal(payload);
+    const other = { clientId: 'app_2', scope: 'openid email' } as never;
+    expect(await narrowToClientScopes('RefreshToken', other, repo(['openid']))).to.equal(other);
+  });
+
+  it('is applied by the adapter to refresh tokens and grants only, never to what is stored', async () => {
+    const store = storeMock();
+    const clients = repo(['openid']);
+    const adapter = (model: string) => new ArtifactAdapter(model, store, new Housekeeping(store), InvalidGrantMock as unknown as InvalidGrantClass, clients);
+    await adapter('RefreshToken').upsert('rt-1', { jti: 'rt-1', clientId: 'app_1', scope: 'openid email' } as never, 60);
+    await adapter('AccessToken').upsert('at-1', { jti: 'at-1', clientId: 'app_1', scope: 'openid email' } as never, 60);
+    expect((await adapter('RefreshToken').find('rt-1'))?.scope).to.equal('openid');
+    expect((await adapter('AccessToken').find('at-1'))?.scope).to.equal('openid email');
+    expect([...store.rows.values()].find((r) => r.model === 'RefreshToken')?.payload.scope).to.equal('openid email');
   });
 });
 

@@ -6,7 +6,10 @@ import {
   NotFoundError,
   OAUTH_SCOPE_DESCRIPTIONS,
   OAUTH_SCOPES,
+  oauthClientScopes,
+  originOfRedirectUris,
   silentLogger,
+  unknownOAuthScopes,
   type AccessTokenVerifier,
   type Logger,
   type OAuthArtifactStore,
@@ -173,7 +176,10 @@ export class OAuthServer implements AccessTokenVerifier {
     if (!grant || grant.clientId !== accessToken.clientId || grant.accountId !== accessToken.accountId) return null;
     const client = await this.options.clients.get(accessToken.clientId);
     if (!client || !isOAuthClientActive(client)) return null;
-    return { userId: accessToken.accountId, scopes: new Set(accessToken.scopes), via: `oauth:${client.id}`, clientId: client.id };
+    // A scope the client may no longer request (its allow-list narrowed since) is gone at once.
+    const held = accessToken.scopes;
+    const scopes = client.scopes ? new Set(oauthClientScopes(client).filter((s) => held.has(s))) : held;
+    return { userId: accessToken.accountId, scopes, via: `oauth:${client.id}`, clientId: client.id };
   }
 
   private async interactionFor(provider: ProviderType, uid: string, req: IncomingMessage, res: ServerResponse) {
@@ -193,7 +199,7 @@ export class OAuthServer implements AccessTokenVerifier {
 
   private async create() {
     const [oidc, keys] = await Promise.all([importOidcProvider(this.logger), this.options.keys()]);
-    const provider = new oidc.default(this.options.issuer, this.configuration(keys, oidc.interactionPolicy, oidc.errors.InvalidGrant as unknown as InvalidGrantClass));
+    const provider = new oidc.default(this.options.issuer, this.configuration(keys, oidc));
     provider.proxy = this.options.trustProxy ?? false;
     // Client secrets are stored as SHA-256 hashes: compare the hash of what the client sent.
     (provider.Client.prototype as unknown as { compareClientSecret(this: { clientSecret?: string }, actual: string): boolean }).compareClientSecret = function (actual) {
@@ -211,7 +217,9 @@ export class OAuthServer implements AccessTokenVerifier {
     return { provider, handle: provider.callback() as unknown as (req: IncomingMessage, res: ServerResponse) => Promise<void> };
   }
 
-  private configuration(keys: OAuthServerKeys, { Check, base }: OidcModule['interactionPolicy'], InvalidGrant: InvalidGrantClass): Configuration {
+  private configuration(keys: OAuthServerKeys, oidc: OidcModule): Configuration {
+    const { Check, base } = oidc.interactionPolicy;
+    const InvalidGrant = oidc.errors.InvalidGrant as unknown as InvalidGrantClass;
     const { clients, artifacts, users } = this.options;
     const ttl = this.options.ttl ?? {};
     const housekeeping = new Housekeeping(artifacts);
@@ -224,7 +232,7 @@ export class OAuthServer implements AccessTokenVerifier {
     );
     const refreshSeconds = ttl.refreshTokenSeconds ?? 30 * 86_400;
     return {
-      adapter: (name: string) => (name === 'Client' ? clientAdapter : new ArtifactAdapter(name, artifacts, housekeeping, InvalidGrant)),
+      adapter: (name: string) => (name === 'Client' ? clientAdapter : new ArtifactAdapter(name, artifacts, housekeeping, InvalidGrant, clients)),
       jwks: keys.jwks as Configuration['jwks'],
       cookies: {
         keys: keys.cookieKeys,
@@ -251,6 +259,21 @@ export class OAuthServer implements AccessTokenVerifier {
       responseTypes: ['code'],
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
       pkce: { required: () => true },
+      // oidc-provider ignores scopes it does not know (OpenID Connect's SHOULD); this server refuses
+      // them (RFC 6749 4.1.2.1): invalid_scope, sent back to the app's redirect_uri with its state.
+      // A validator of `scope` as an extra parameter runs after the redirect_uri is checked and
+      // after oidc-provider's own allow-list check (the client's `scope` metadata). By then
+      // oidc-provider has dropped the unknown scopes from the parameters, so it reads the scope
+      // as the app sent it (query or form: request objects and PAR are off). OpenID Connect's
+      // offline_access is let through and means nothing here: every authorization gets a
+      // refresh token (oidc-provider drops it itself unless prompt=consent).
+      extraParams: {
+        scope: async (ctx) => {
+          const sent = (ctx.method === 'POST' ? ctx.oidc.body : ctx.query)?.scope;
+          const unknown = unknownOAuthScopes(typeof sent === 'string' ? sent : '').filter((s) => s !== 'offline_access');
+          if (unknown.length) throw new oidc.errors.InvalidScope(`unknown scope ${unknown.slice(0, 5).map((s) => JSON.stringify(s.slice(0, 60))).join(', ')}`, unknown.join(' '));
+        },
+      },
       allowOmittingSingleRegisteredRedirectUri: false,
       clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256' },
       features: {
@@ -280,7 +303,8 @@ export class OAuthServer implements AccessTokenVerifier {
         const grantId = ctx.oidc.result?.consent?.grantId;
         return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
       },
-      clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+      // /oauth/token and /oauth/revoke answer a browser app's cross-origin calls only from the origin of one of its redirect URIs.
+      clientBasedCORS: (_ctx, origin, client) => originOfRedirectUris(origin, client.redirectUris ?? []),
       renderError: async (ctx, out) => {
         ctx.set('Cache-Control', 'no-store');
         if (ctx.accepts('html', 'json') === 'json') {

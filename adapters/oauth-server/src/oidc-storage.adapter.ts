@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isOAuthClientActive, OAUTH_SCOPES, type OAuthArtifactStore, type OAuthClient, type OAuthClientRepository } from '@blockyard/core';
+import { isOAuthClientActive, oauthClientScopes, type OAuthArtifactStore, type OAuthClient, type OAuthClientRepository } from '@blockyard/core';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
 /** oidc-provider's InvalidGrant (passed in: the module is loaded on first use). */
@@ -28,6 +28,8 @@ export class ArtifactAdapter implements Adapter {
     private readonly store: OAuthArtifactStore,
     private readonly housekeeping: Housekeeping,
     private readonly InvalidGrant: InvalidGrantClass,
+    /** Given: refresh tokens and grants are read narrowed to their client's scope allow-list (see narrowToClientScopes). */
+    private readonly clients?: OAuthClientRepository,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void> {
@@ -48,7 +50,8 @@ export class ArtifactAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.toPayload(id, await this.store.find(this.model, storageId(id)));
+    const payload = this.toPayload(id, await this.store.find(this.model, storageId(id)));
+    return payload && this.clients && NARROWED.has(this.model) ? narrowToClientScopes(this.model, payload, this.clients) : payload;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -94,6 +97,29 @@ export class ArtifactAdapter implements Adapter {
       ...(found.consumedAt ? { consumed: Math.floor(found.consumedAt.getTime() / 1000) } : {}),
     };
   }
+}
+
+/** Models read narrowed to their client's current scope allow-list. */
+const NARROWED = new Set(['RefreshToken', 'Grant']);
+
+/**
+ * A refresh token or grant without the scopes its client may no longer request (its allow-list
+ * was narrowed after the user consented): a refresh asking for one of them is invalid_scope
+ * (oidc-provider's "refresh token missing requested scope"), a refresh asking for none gets
+ * the rest, and userinfo answers for the rest only.
+ */
+export async function narrowToClientScopes(model: string, payload: AdapterPayload, clients: OAuthClientRepository): Promise<AdapterPayload> {
+  const clientId = payload.clientId;
+  if (typeof clientId !== 'string') return payload;
+  const client = await clients.get(clientId);
+  if (!client?.scopes) return payload;
+  const allowed = new Set(oauthClientScopes(client));
+  const narrow = (scope: unknown) => (typeof scope === 'string' ? scope.split(' ').filter((s) => allowed.has(s)).join(' ') : scope);
+  if (model === 'Grant') {
+    const openid = (payload as { openid?: { scope?: string } }).openid;
+    return openid?.scope === undefined ? payload : ({ ...payload, openid: { ...openid, scope: narrow(openid.scope) } } as AdapterPayload);
+  }
+  return payload.scope === undefined ? payload : { ...payload, scope: narrow(payload.scope) as string };
 }
 
 /** Prunes expired artifacts now and then, from whichever request writes. */
@@ -146,6 +172,7 @@ export function clientMetadata(client: OAuthClient): AdapterPayload {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     application_type: 'web',
-    scope: OAUTH_SCOPES.join(' '),
+    // oidc-provider refuses a known scope outside it with invalid_scope (unknown ones: see OAuthServer).
+    scope: oauthClientScopes(client).join(' '),
   };
 }

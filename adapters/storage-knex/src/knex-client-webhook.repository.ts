@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CLIENT_WEBHOOK_TARGET_STAGES,
   type ClaimedClientWebhookDelivery,
+  type ClientWebhookClaim,
   type ClientWebhookAttemptResult,
   type ClientWebhookDelivery,
   type ClientWebhookDeliveryQuery,
@@ -72,8 +73,9 @@ export class KnexClientWebhookRepository implements ClientWebhookRepository {
     private readonly codec: RowCodec,
   ) {}
 
-  async enqueue(delivery: ClientWebhookDelivery): Promise<boolean> {
+  async enqueue(delivery: ClientWebhookDelivery, claim?: ClientWebhookClaim): Promise<boolean> {
     const row = this.toRow(delivery);
+    if (claim) Object.assign(row, { lease_token: claim.leaseToken, lease_until: this.codec.date(claim.leaseUntil) });
     const inserted = await this.writes.runCounted((db) => db<DeliveryRow>(DELIVERIES).insert(row).onConflict('id').ignore());
     return inserted > 0;
   }

@@ -13,6 +13,8 @@ interface ExecutionRow {
   /** The agent an agent execution runs, and its version; null for a block execution. */
   agent_id: string | null;
   agent_version: number | null;
+  /** JSON array of the grant ids an app's execution goes through; null for the user's own. */
+  grant_ids: unknown;
   status: ExecutionStatus;
   /** JSON object. */
   inputs: unknown;
@@ -67,6 +69,22 @@ export class KnexExecutionRepository implements ExecutionRepository {
     return rows.map((row) => this.toExecution(row));
   }
 
+  async listActiveByGrant(grantId: string, limit: number): Promise<Execution[]> {
+    if (limit <= 0) return [];
+    // Among the active executions (the status index), those whose JSON array holds the id.
+    const [holds, binding] =
+      this.codec.dialect === 'sqlite'
+        ? ['exists (select 1 from json_each(executions.grant_ids) where json_each.value = ?)', grantId]
+        : ['executions.grant_ids @> ?::jsonb', JSON.stringify([grantId])];
+    const rows = await this.reads.all<ExecutionRow>(this.reads.knex<ExecutionRow>('executions')
+      .whereIn('status', ['queued', 'running'])
+      .whereNotNull('grant_ids')
+      .whereRaw(holds, [binding])
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .limit(limit));
+    return rows.map((row) => this.toExecution(row));
+  }
+
   private toRow(execution: Execution): ExecutionRow {
     const { codec } = this;
     return {
@@ -75,6 +93,7 @@ export class KnexExecutionRepository implements ExecutionRepository {
       block_id: execution.blockId,
       agent_id: execution.agent?.id ?? null,
       agent_version: execution.agent?.version ?? null,
+      grant_ids: execution.grantIds ? codec.json(execution.grantIds) : null,
       status: execution.status,
       inputs: codec.json(execution.inputs),
       outputs: codec.json(execution.outputs),
@@ -94,6 +113,7 @@ export class KnexExecutionRepository implements ExecutionRepository {
       userId: row.user_id,
       blockId: row.block_id,
       ...(row.agent_id === null ? {} : { agent: { id: row.agent_id, version: Number(row.agent_version) } }),
+      ...(row.grant_ids === null || row.grant_ids === undefined ? {} : { grantIds: codec.readJson<string[]>(row.grant_ids) }),
       status: row.status,
       inputs: codec.readJson<Record<string, unknown>>(row.inputs),
       outputs: codec.readJson<Record<string, unknown[]>>(row.outputs),

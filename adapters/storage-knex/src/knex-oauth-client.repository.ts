@@ -15,6 +15,8 @@ interface OAuthClientRow {
   redirect_uris: unknown;
   /** JSON array of strings. */
   webhook_domains: unknown;
+  /** JSON array of strings, the scope allow-list; null: every scope. */
+  scopes: unknown;
   webhook_secret_key_id: string;
   webhook_secret_nonce: string;
   webhook_secret_ciphertext: string;
@@ -59,6 +61,7 @@ export class KnexOAuthClientRepository implements OAuthClientRepository {
     if (patch.secretHash !== undefined) changes.secret_hash = patch.secretHash;
     if (patch.redirectUris !== undefined) changes.redirect_uris = codec.json(patch.redirectUris);
     if (patch.webhookDomains !== undefined) changes.webhook_domains = codec.json(patch.webhookDomains);
+    if (patch.scopes !== undefined) changes.scopes = patch.scopes === null ? null : codec.json(patch.scopes);
     if (patch.webhookSecret !== undefined) {
       changes.webhook_secret_key_id = patch.webhookSecret.keyId;
       changes.webhook_secret_nonce = patch.webhookSecret.nonce;
@@ -90,6 +93,7 @@ export class KnexOAuthClientRepository implements OAuthClientRepository {
       secret_hash: client.secretHash,
       redirect_uris: codec.json(client.redirectUris),
       webhook_domains: codec.json(client.webhookDomains),
+      scopes: client.scopes ? codec.json(client.scopes) : null,
       webhook_secret_key_id: client.webhookSecret.keyId,
       webhook_secret_nonce: client.webhookSecret.nonce,
       webhook_secret_ciphertext: client.webhookSecret.ciphertext,
@@ -111,6 +115,7 @@ export class KnexOAuthClientRepository implements OAuthClientRepository {
       secretHash: row.secret_hash,
       redirectUris: codec.readJson<string[]>(row.redirect_uris),
       webhookDomains: codec.readJson<string[]>(row.webhook_domains),
+      ...(row.scopes === null || row.scopes === undefined ? {} : { scopes: codec.readJson<string[]>(row.scopes) }),
       webhookSecret: { keyId: row.webhook_secret_key_id, nonce: row.webhook_secret_nonce, ciphertext: row.webhook_secret_ciphertext, tag: row.webhook_secret_tag },
       createdAt: codec.readDate(row.created_at),
       updatedAt: codec.readDate(row.updated_at),

@@ -3,6 +3,7 @@ import {
   CLIENT_WEBHOOK_TARGET_STAGES,
   ConflictError,
   type ClaimedClientWebhookDelivery,
+  type ClientWebhookClaim,
   type ClientWebhookAttemptResult,
   type ClientWebhookDelivery,
   type ClientWebhookDeliveryQuery,
@@ -24,9 +25,9 @@ export class InMemoryClientWebhookRepository implements ClientWebhookRepository 
   private readonly endpoints = new Map<string, ClientWebhookEndpoint>();
   private readonly targets = new Map<string, ClientWebhookTarget>();
 
-  async enqueue(delivery: ClientWebhookDelivery): Promise<boolean> {
+  async enqueue(delivery: ClientWebhookDelivery, claim?: ClientWebhookClaim): Promise<boolean> {
     if (this.deliveries.has(delivery.id)) return false;
-    this.deliveries.set(delivery.id, { delivery: structuredClone(delivery), leaseToken: null, leaseUntil: null });
+    this.deliveries.set(delivery.id, { delivery: structuredClone(delivery), leaseToken: claim?.leaseToken ?? null, leaseUntil: claim ? new Date(claim.leaseUntil) : null });
     return true;
   }
 

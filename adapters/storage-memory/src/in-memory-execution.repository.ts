@@ -30,6 +30,15 @@ export class InMemoryExecutionRepository implements ExecutionRepository {
       .slice(0, limit)
       .map((execution) => copyValue(execution));
   }
+
+  async listActiveByGrant(grantId: string, limit: number): Promise<Execution[]> {
+    if (limit <= 0) return [];
+    return [...this.byId.values()]
+      .filter((execution) => (execution.status === 'queued' || execution.status === 'running') && execution.grantIds?.includes(grantId))
+      .sort(oldestFirst)
+      .slice(0, limit)
+      .map((execution) => copyValue(execution));
+  }
 }
 
 function oldestFirst(a: Execution, b: Execution): number {

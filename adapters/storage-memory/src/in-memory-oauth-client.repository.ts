@@ -24,8 +24,12 @@ export class InMemoryOAuthClientRepository implements OAuthClientRepository {
   async update(id: string, patch: OAuthClientPatch): Promise<OAuthClient | null> {
     const client = this.byId.get(id);
     if (!client) return null;
-    const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const updated: OAuthClient = { ...client, ...structuredClone(changes) };
+    const { scopes, ...rest } = patch;
+    const changes = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const { scopes: current, ...others } = client;
+    // `scopes: null` lifts the allow-list: a client without one has no scopes field.
+    const kept = scopes === undefined ? current : (scopes ?? undefined);
+    const updated: OAuthClient = { ...others, ...structuredClone(changes), ...(kept ? { scopes: [...kept] } : {}) };
     this.byId.set(id, updated);
     return structuredClone(updated);
   }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import { OAuthArtifactStore, OAuthClientRepository, UserRepository } from '@blockyard/core';
+import { AccessTokenVerifier, CachingAccessTokenVerifier, CachingOAuthClientRepository, InvalidatingOAuthArtifactStore, OAuthArtifactStore, OAuthCaches, OAuthClientRepository, UserRepository } from '@blockyard/core';
 import { BlockRegistry, clientWebhookModule, coreModule, ExecutionQueue, Logger, PluginCatalog, ProviderRegistry, silentLogger, SystemCredentialResolver, type CoreModuleOptions } from '@blockyard/core';
 import { memoryQueueModule } from '@blockyard/queue-memory';
 import { bullmqQueueModule } from '@blockyard/queue-bullmq';
@@ -43,6 +43,8 @@ export interface ComposeOptions {
   loadPlugins?: boolean;
   core?: Omit<CoreModuleOptions, 'logger'>;
   http?: HttpOptions;
+  /** How long OAuth client rows and access-token checks are reused in this process (0: not at all). Default 1000 ms. */
+  oauthCacheTtlMs?: number;
 }
 
 /** A composed Blockyard: the container holding every service, and how to release it. */
@@ -77,11 +79,18 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     closeStorage = () => storage.close();
     container.load(knexStorageModule(storage));
   }
+  // OAuth client rows and access-token checks are reused for a moment in this process (every
+  // app request checks its token and reads its client); writes here clear them at once.
+  const oauthCaches = new OAuthCaches({ ttlMs: options.oauthCacheTtlMs });
+  const clients = new CachingOAuthClientRepository(container.get<OAuthClientRepository>(OAuthClientRepository), oauthCaches);
+  const artifacts = new InvalidatingOAuthArtifactStore(container.get<OAuthArtifactStore>(OAuthArtifactStore), oauthCaches);
+  container.rebind(OAuthClientRepository).toConstantValue(clients);
+  container.rebind(OAuthArtifactStore).toConstantValue(artifacts);
   // The authorization server (/oauth, /.well-known): oidc-provider over the storage ports.
   const authorizationServer = new OAuthServer({
     issuer: publicUrlOf(config),
-    clients: container.get<OAuthClientRepository>(OAuthClientRepository),
-    artifacts: container.get<OAuthArtifactStore>(OAuthArtifactStore),
+    clients,
+    artifacts,
     users: container.get<UserRepository>(UserRepository),
     keys: () => loadOrCreateSigningKeys({ configured: oauthServerConfig.signingKeys, dataDir: config.dataDir, logger }),
     ttl: oauthServerConfig.ttl,
@@ -89,6 +98,7 @@ export async function composeBlockyard(config: ServerConfig, options: ComposeOpt
     logger,
   });
   container.load(oauthServerModule(authorizationServer));
+  container.rebind(AccessTokenVerifier).toConstantValue(new CachingAccessTokenVerifier(authorizationServer, oauthCaches));
   container.bind(HttpAuthorizationServer).toConstantValue(authorizationServer);
   // The queue: in process memory, or BullMQ on Redis so that API and worker processes share the work.
   let closeQueue = async () => {};

@@ -1,4 +1,4 @@
-import { ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
+import { ContainerModule, type ContainerModuleLoadOptions, type ResolutionContext } from 'inversify';
 import { ExecutionLifecycleListener } from '../execution/execution-lifecycle.js';
 import { ExecutionRepository } from '../execution/execution.repository.port.js';
 import { ExecutionWebhookTargets } from '../grant/execution-webhook-targets.port.js';
@@ -11,6 +11,7 @@ import { ClientWebhookDispatcher, type ClientWebhookDispatcherOptions } from '..
 import { ClientWebhookService } from '../use-cases/client-webhook.service.js';
 import { OAuthClientDeletionHook, OAuthClientService } from '../use-cases/oauth-client.service.js';
 import { ClientWebhookRepository } from './client-webhook.repository.port.js';
+import { CachingClientWebhookRepository, type ClientWebhookCacheOptions } from './client-webhook-cache.js';
 import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS } from './client-webhook-delivery.js';
 
 /**
@@ -20,14 +21,17 @@ import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS } from './client-webhook-deliv
  * the GrantEvents and an OAuthClientDeletionHook, and the ClientWebhookDispatcher that sends
  * the outbox (run it periodically where the execution worker runs).
  */
-export function clientWebhookModule(options: { dispatcher?: ClientWebhookDispatcherOptions } = {}): ContainerModule {
+export function clientWebhookModule(options: { dispatcher?: ClientWebhookDispatcherOptions; cache?: ClientWebhookCacheOptions } = {}): ContainerModule {
   return new ContainerModule((load) => {
+    // The service and the dispatcher share one cache of endpoints and targets (see CachingClientWebhookRepository).
+    let cached: CachingClientWebhookRepository | undefined;
+    const deliveries = (ctx: ResolutionContext) => (cached ??= new CachingClientWebhookRepository(ctx.get<ClientWebhookRepository>(ClientWebhookRepository), options.cache));
     load
       .bind(ClientWebhookService)
       .toDynamicValue(
         (ctx) =>
           new ClientWebhookService({
-            deliveries: ctx.get<ClientWebhookRepository>(ClientWebhookRepository),
+            deliveries: deliveries(ctx),
             clients: ctx.get<OAuthClientRepository>(OAuthClientRepository),
             executions: ctx.get<ExecutionRepository>(ExecutionRepository),
             clock: ctx.get<Clock>(Clock),
@@ -42,7 +46,7 @@ export function clientWebhookModule(options: { dispatcher?: ClientWebhookDispatc
         const clients = ctx.get(OAuthClientService);
         return new ClientWebhookDispatcher(
           {
-            deliveries: ctx.get<ClientWebhookRepository>(ClientWebhookRepository),
+            deliveries: deliveries(ctx),
             clients: ctx.get<OAuthClientRepository>(OAuthClientRepository),
             webhookSecret: (client) => clients.openWebhookSecret(client),
             outbound: ctx.get<OutboundHttp>(OutboundHttp),

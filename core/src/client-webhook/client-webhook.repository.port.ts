@@ -8,6 +8,12 @@ import type {
   ClientWebhookTargetStage,
 } from './client-webhook-delivery.js';
 
+/** A claim made when a delivery is stored (see `enqueue`). */
+export interface ClientWebhookClaim {
+  readonly leaseToken: string;
+  readonly leaseUntil: Date;
+}
+
 /** Which of a client's deliveries to list. */
 export interface ClientWebhookDeliveryQuery {
   readonly status?: ClientWebhookDeliveryStatus;
@@ -28,8 +34,12 @@ export interface ClientWebhookRepository {
    * Stores a delivery unless one with its id exists: true when this call stored it, false when
    * it was there already (nothing changes). Of concurrent calls with one id exactly one answers
    * true.
+   *
+   * With `claim`, a pending delivery is stored already claimed under that lease token until
+   * `claim.leaseUntil` (as if `claimDue` had claimed it): the dispatcher of the process that
+   * enqueued it sends it at once, and no other dispatcher takes it before the lease lapses.
    */
-  enqueue(delivery: ClientWebhookDelivery): Promise<boolean>;
+  enqueue(delivery: ClientWebhookDelivery, claim?: ClientWebhookClaim): Promise<boolean>;
   get(id: string): Promise<ClientWebhookDelivery | null>;
   /**
    * Claims up to `limit` pending deliveries due at `now` (nextAttemptAt ≤ now) whose earlier

@@ -15,6 +15,9 @@ export const ExecutionLifecycleListener = Symbol.for('blockyard/ExecutionLifecyc
 
 /** Calls every listener; a listener's failure is logged and does not fail the execution. */
 export class ExecutionLifecycle {
+  /** `started` calls still reaching their listeners, by execution. */
+  readonly #starting = new Map<string, Promise<void>>();
+
   constructor(
     private readonly listeners: readonly ExecutionLifecycleListener[],
     private readonly logger: Logger,
@@ -24,7 +27,27 @@ export class ExecutionLifecycle {
     return this.listeners.length === 0;
   }
 
-  async started(execution: Execution): Promise<void> {
+  /**
+   * Tells every listener that the execution started, in the background: the execution goes on
+   * at once (a listener's writes never hold up its first node). `finished` of the same execution
+   * waits for these calls first, so that listeners always see the two in order.
+   */
+  started(execution: Execution): Promise<void> {
+    if (this.listeners.length === 0) return Promise.resolve();
+    const telling = this.#tellStarted(execution);
+    this.#starting.set(execution.id, telling);
+    void telling.finally(() => {
+      if (this.#starting.get(execution.id) === telling) this.#starting.delete(execution.id);
+    });
+    return Promise.resolve();
+  }
+
+  /** Resolves once every `started` call made so far has reached its listeners (before a shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#starting.values());
+  }
+
+  async #tellStarted(execution: Execution): Promise<void> {
     for (const listener of this.listeners) {
       if (!listener.started) continue;
       try {
@@ -36,6 +59,8 @@ export class ExecutionLifecycle {
   }
 
   async finished(execution: Execution): Promise<void> {
+    const starting = this.#starting.get(execution.id);
+    if (starting) await starting;
     for (const listener of this.listeners) {
       if (!listener.finished) continue;
       try {

@@ -11,5 +11,7 @@ export interface ExecutionRepository {
   update(execution: Execution, expectedStatus: ExecutionStatus): Promise<boolean>;
   /** Executions in any of these statuses, oldest first. */
   listByStatus(statuses: readonly ExecutionStatus[], limit: number): Promise<Execution[]>;
+  /** The queued and running executions whose `grantIds` include `grantId`, oldest first. */
+  listActiveByGrant(grantId: string, limit: number): Promise<Execution[]>;
 }
 export const ExecutionRepository = Symbol.for('blockyard/ExecutionRepository');

@@ -11,6 +11,12 @@ export interface Execution {
   readonly blockId: string;
   /** The agent and version it runs; absent (or null) for a block execution. */
   readonly agent?: ExecutionAgent | null;
+  /**
+   * The credential grants an app's execution (the external API) goes through; absent for the
+   * user's own executions. Before a node run resolves a credential, the grants on that
+   * credential are read again: a revoked one fails the run.
+   */
+  readonly grantIds?: readonly string[];
   readonly status: ExecutionStatus;
   readonly inputs: Record<string, unknown>;
   /** Output name -> the values produced for it, in order. */
@@ -54,12 +60,15 @@ export function newExecution(fields: {
   inputs: Record<string, unknown>;
   now: Date;
   agent?: ExecutionAgent;
+  /** The grants an app's execution goes through; none (or empty): absent. */
+  grantIds?: readonly string[];
 }): Execution {
   return {
     id: fields.id,
     userId: fields.userId,
     blockId: fields.blockId,
     ...(fields.agent ? { agent: fields.agent } : {}),
+    ...(fields.grantIds?.length ? { grantIds: [...fields.grantIds] } : {}),
     status: 'queued',
     inputs: fields.inputs,
     outputs: {},

@@ -37,6 +37,7 @@ export function bindGrants(bind: Bind, systemCredentials: SystemCredentialResolv
         providers: ctx.get(ProviderRegistry),
         credentialDeleter: { deleteCredential: (userId, id) => ctx.get(CredentialService).deleteCredential(userId, id) },
         events: { revoked: (grant) => (events ??= ctx.get<GrantEvents>(GrantEvents, { optional: true }) ?? noopGrantEvents).revoked(grant) },
+        executions: { grantRevoked: (grantId) => ctx.get(ExecutionService).grantRevoked(grantId) },
         clock: ctx.get<Clock>(Clock),
         ids: ctx.get<IdGenerator>(IdGenerator),
         logger: ctx.get<Logger>(Logger),

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchemaIssue } from '@blockyard/contracts';
 import { ValidationError } from '../errors/domain.errors.js';
 import type { EncryptedSecret } from '../credential/secret-cipher.port.js';
+import { isOAuthScope, OAUTH_SCOPES } from './oauth-scope.js';
 
 /** confidential: a server that keeps a secret; public: a browser or mobile app (no secret, PKCE only). */
 export const OAUTH_CLIENT_TYPES = ['confidential', 'public'] as const;
@@ -38,6 +39,11 @@ export interface OAuthClient {
   readonly redirectUris: readonly string[];
   /** Hosts webhooks may be sent to: `example.com` exactly, or `*.example.com` for its subdomains. */
   readonly webhookDomains: readonly string[];
+  /**
+   * The scopes it may ever request (each a known scope, at least one); absent: every scope the
+   * server knows, now and later. Asking for another one is `invalid_scope`.
+   */
+  readonly scopes?: readonly string[];
   /** The webhook signing secret, sealed (associated data: {@link webhookSecretAssociatedData}). */
   readonly webhookSecret: EncryptedSecret;
   readonly createdAt: Date;
@@ -46,8 +52,9 @@ export interface OAuthClient {
   readonly disabledAt: Date | null;
 }
 
-/** The fields of a client that may change after registration. */
+/** The fields of a client that may change after registration; `scopes: null` lifts its scope allow-list. */
 export type OAuthClientPatch = Partial<Pick<OAuthClient, 'name' | 'description' | 'secretHash' | 'redirectUris' | 'webhookDomains' | 'webhookSecret' | 'disabledAt'>> & {
+  readonly scopes?: readonly string[] | null;
   readonly updatedAt: Date;
 };
 
@@ -82,6 +89,48 @@ export function webhookSecretAssociatedData(clientId: string): string {
 /** An active client can authorize and use its tokens. */
 export function isOAuthClientActive(client: OAuthClient): boolean {
   return client.disabledAt === null;
+}
+
+/** The scopes a client may request: its allow-list, or every known scope without one. */
+export function oauthClientScopes(client: Pick<OAuthClient, 'scopes'>): readonly string[] {
+  return client.scopes ?? OAUTH_SCOPES;
+}
+
+/**
+ * Checks a scope allow-list: 1 or more known scopes (see OAUTH_SCOPES), kept in the order given
+ * without duplicates.
+ */
+export function checkOAuthClientScopes(values: readonly unknown[], path = '/scopes'): string[] {
+  const issues: SchemaIssue[] = [];
+  if (values.length < 1) issues.push({ path, message: 'at least one scope is required (leave scopes out to allow every scope)' });
+  const out = new Set<string>();
+  values.forEach((value, i) => {
+    if (typeof value !== 'string' || !isOAuthScope(value)) issues.push({ path: `${path}/${i}`, message: `is not a known scope (known: ${OAUTH_SCOPES.join(', ')})` });
+    else out.add(value);
+  });
+  if (issues.length) {
+    const unknown = values.filter((v) => typeof v !== 'string' || !isOAuthScope(v)).map((v) => JSON.stringify(v).slice(0, 100));
+    throw new ValidationError(`invalid scopes: ${unknown.length ? `unknown scope ${unknown.join(', ')}` : issues[0]!.message}`, issues);
+  }
+  return [...out];
+}
+
+/**
+ * The web origins of a client's redirect URIs (`https://app.example.com`): where its browser
+ * app runs, so the only origins whose scripts may read answers made for the client's tokens.
+ */
+export function redirectUriOrigins(redirectUris: readonly string[]): Set<string> {
+  const origins = new Set<string>();
+  for (const uri of redirectUris) {
+    const origin = URL.parse(uri)?.origin;
+    if (origin && origin !== 'null') origins.add(origin);
+  }
+  return origins;
+}
+
+/** Whether `origin` (an Origin header) is the origin of one of these redirect URIs; never for `null` or an empty one. */
+export function originOfRedirectUris(origin: string | undefined | null, redirectUris: readonly string[]): boolean {
+  return Boolean(origin) && origin !== 'null' && redirectUriOrigins(redirectUris).has(origin!);
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -46,6 +46,11 @@ export function isOAuthScope(value: string): boolean {
   return OAUTH_SCOPES.includes(value);
 }
 
+/** The scopes of a space-separated scope string this server does not know, in order, without duplicates. */
+export function unknownOAuthScopes(scope: string | undefined | null): string[] {
+  return [...new Set((scope ?? '').split(' ').filter((s) => s && !isOAuthScope(s)))];
+}
+
 /** The known scopes of a space-separated scope string, in order, without duplicates (unknown ones are dropped). */
 export function knownOAuthScopes(scope: string | undefined | null): string[] {
   return [...new Set((scope ?? '').split(' ').filter(isOAuthScope))];

@@ -106,6 +106,25 @@ export function clientWebhookRepositoryContract(repo: () => ClientWebhookReposit
         expect(again?.leaseToken).to.not.equal(first?.leaseToken);
       });
 
+      it('a delivery enqueued with a claim is not claimed until that claim lapses, and its token records the attempt', async () => {
+        const delivery = clientWebhookDeliveryFixture();
+        expect(await repo().enqueue(delivery, { leaseToken: 'lease-at-enqueue', leaseUntil: fixedDate(30_000) })).to.equal(true);
+        expect(await repo().get(delivery.id)).to.deep.equal(delivery);
+        expect(await repo().claimDue(fixedDate(29_999), fixedDate(60_000), 5)).to.deep.equal([]);
+        expect(await repo().recordAttempt(delivery.id, 'another-token', failedAttempt())).to.equal(false);
+        const result: ClientWebhookAttemptResult = { status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: fixedDate(20), updatedAt: fixedDate(20) };
+        expect(await repo().recordAttempt(delivery.id, 'lease-at-enqueue', result)).to.equal(true);
+        expect(await repo().get(delivery.id)).to.deep.equal({ ...delivery, ...result });
+      });
+
+      it('a delivery enqueued with a claim whose sender died is claimed once the claim lapses', async () => {
+        const delivery = clientWebhookDeliveryFixture();
+        await repo().enqueue(delivery, { leaseToken: 'lease-of-a-crashed-process', leaseUntil: fixedDate(30_000) });
+        const [taken] = await repo().claimDue(fixedDate(30_000), fixedDate(60_000), 5);
+        expect(taken?.delivery.id).to.equal(delivery.id);
+        expect(taken?.leaseToken).to.not.equal('lease-of-a-crashed-process');
+      });
+
       it('of concurrent claims each delivery goes to one claimer only', async () => {
         const clientId = `app_${uniqueSuffix()}`;
         const deliveries = Array.from({ length: 12 }, (_, i) => clientWebhookDeliveryFixture({ clientId, nextAttemptAt: fixedDate(i) }));

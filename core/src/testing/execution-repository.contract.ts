@@ -59,6 +59,27 @@ export function executionRepositoryContract(executions: () => ExecutionRepositor
         expect(listed?.blockId).to.equal('');
       });
 
+      it("round-trips an app's execution: its grant ids, in order, through create, update and listByStatus", async () => {
+        const execution = executionFixture({ blockId: '', agent: { id: 'agent-1', version: 1 }, grantIds: ['grant-b ✓', 'grant-a'] });
+        await executions().create(execution);
+        expect(await executions().get(execution.id)).to.deep.equal(execution);
+        const running: Execution = { ...execution, status: 'running', attempts: 1, startedAt: fixedDate(10) };
+        expect(await executions().update(running, 'queued')).to.equal(true);
+        const [listed] = await executions().listByStatus(['running'], 10);
+        expect(listed).to.deep.equal(running);
+        expect(listed?.grantIds).to.deep.equal(['grant-b ✓', 'grant-a']);
+        (listed!.grantIds as string[]).push('mutated');
+        expect((await executions().get(execution.id))?.grantIds).to.deep.equal(['grant-b ✓', 'grant-a']);
+      });
+
+      it('keeps grantIds absent for an execution without grants', async () => {
+        const execution = executionFixture({ blockId: '', agent: { id: 'agent-1', version: 1 } });
+        await executions().create(execution);
+        const stored = await executions().get(execution.id);
+        expect(stored).to.deep.equal(execution);
+        expect(stored).to.not.have.property('grantIds');
+      });
+
       it('answers null for an unknown id', async () => {
         expect(await executions().get('no-such-execution')).to.equal(null);
       });
@@ -144,6 +165,40 @@ export function executionRepositoryContract(executions: () => ExecutionRepositor
         await executions().update({ ...execution, status: 'running', startedAt: fixedDate(1) }, 'queued');
         expect(await executions().listByStatus(['queued'], 10)).to.deep.equal([]);
         expect((await executions().listByStatus(['running'], 10)).map((e) => e.id)).to.deep.equal([execution.id]);
+      });
+    });
+
+    describe('listActiveByGrant', () => {
+      it('lists the queued and running executions going through the grant, oldest first, up to `limit`', async () => {
+        const agent = { id: 'agent-1', version: 1 };
+        const make = (status: ExecutionStatus, grantIds: string[] | undefined, at: number) =>
+          executionFixture({ blockId: '', agent, status, createdAt: fixedDate(at), ...(grantIds ? { grantIds } : {}) });
+        const runningLate = make('running', ['g-x', 'g-1'], 3000);
+        const queuedEarly = make('queued', ['g-1'], 1000);
+        const queuedMiddle = make('queued', ['g-2', 'g-1'], 2000);
+        const others = [
+          make('completed', ['g-1'], 500),
+          make('failed', ['g-1'], 600),
+          make('cancelled', ['g-1'], 700),
+          make('queued', ['g-2'], 800),
+          make('running', undefined, 900),
+          make('queued', ['g-10', 'xg-1', 'g-1x'], 950),
+        ];
+        for (const execution of [runningLate, queuedEarly, queuedMiddle, ...others]) await executions().create(execution);
+        expect(await executions().listActiveByGrant('g-1', 100)).to.deep.equal([queuedEarly, queuedMiddle, runningLate]);
+        expect(await executions().listActiveByGrant('g-1', 2)).to.deep.equal([queuedEarly, queuedMiddle]);
+        expect(await executions().listActiveByGrant('g-1', 0)).to.deep.equal([]);
+        expect((await executions().listActiveByGrant('g-2', 100)).map((e) => e.id)).to.deep.equal([others[3]!.id, queuedMiddle.id]);
+        expect(await executions().listActiveByGrant('no-such-grant', 100)).to.deep.equal([]);
+        expect(await executions().listActiveByGrant('g-1"', 100)).to.deep.equal([]);
+      });
+
+      it('reflects updates: a finished execution is no longer listed', async () => {
+        const execution = executionFixture({ blockId: '', agent: { id: 'agent-1', version: 1 }, grantIds: ['g-upd'] });
+        await executions().create(execution);
+        expect((await executions().listActiveByGrant('g-upd', 10)).map((e) => e.id)).to.deep.equal([execution.id]);
+        expect(await executions().update({ ...execution, status: 'cancelled', completedAt: fixedDate(1) }, 'queued')).to.equal(true);
+        expect(await executions().listActiveByGrant('g-upd', 10)).to.deep.equal([]);
       });
     });
 

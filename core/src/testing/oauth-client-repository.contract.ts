@@ -43,6 +43,17 @@ export function oauthClientRepositoryContract(clients: () => OAuthClientReposito
         expect(stored?.disabledAt?.getTime()).to.equal(fixedDate(5_555).getTime());
       });
 
+      it('round-trips a scope allow-list in its order, and a client without one has no scopes field', async () => {
+        const client = oauthClientFixture({ type: 'public', secretHash: null, scopes: ['openid', 'integrations:list', 'READ_BLOCK', 'agents:execute'] });
+        await clients().create(client);
+        expect(await clients().get(client.id)).to.deep.equal(client);
+        const unrestricted = oauthClientFixture();
+        await clients().create(unrestricted);
+        const stored = await clients().get(unrestricted.id);
+        expect(stored).to.deep.equal(unrestricted);
+        expect(stored).not.to.have.property('scopes');
+      });
+
       it('answers null for an unknown id', async () => {
         expect(await clients().get('app_unknown')).to.equal(null);
       });
@@ -87,6 +98,19 @@ export function oauthClientRepositoryContract(clients: () => OAuthClientReposito
         expect(enabled).to.deep.equal({ ...expected, disabledAt: null, description: 'd', updatedAt: fixedDate(9_001) });
       });
 
+      it('sets a scope allow-list, keeps it through other patches, and lifts it with scopes: null', async () => {
+        const client = oauthClientFixture();
+        await clients().create(client);
+        const limited = await clients().update(client.id, { scopes: ['openid', 'agents:execute'], updatedAt: fixedDate(9_100) });
+        expect(limited).to.deep.equal({ ...client, scopes: ['openid', 'agents:execute'], updatedAt: fixedDate(9_100) });
+        const renamed = await clients().update(client.id, { name: 'Still limited', updatedAt: fixedDate(9_200) });
+        expect(renamed?.scopes).to.deep.equal(['openid', 'agents:execute']);
+        const lifted = await clients().update(client.id, { scopes: null, updatedAt: fixedDate(9_300) });
+        expect(lifted).to.deep.equal({ ...client, name: 'Still limited', updatedAt: fixedDate(9_300) });
+        expect(lifted).not.to.have.property('scopes');
+        expect(await clients().get(client.id)).to.deep.equal(lifted);
+      });
+
       it('answers null for an unknown id', async () => {
         expect(await clients().update('app_unknown', { name: 'x', updatedAt: fixedDate(1) })).to.equal(null);
       });
@@ -98,11 +122,13 @@ export function oauthClientRepositoryContract(clients: () => OAuthClientReposito
           clients().update(client.id, { name: 'A', updatedAt: fixedDate(1) }),
           clients().update(client.id, { secretHash: 'B', updatedAt: fixedDate(1) }),
           clients().update(client.id, { webhookDomains: ['c.example.com'], updatedAt: fixedDate(1) }),
+          clients().update(client.id, { scopes: ['email'], updatedAt: fixedDate(1) }),
         ]);
         const stored = await clients().get(client.id);
         expect(stored?.name).to.equal('A');
         expect(stored?.secretHash).to.equal('B');
         expect(stored?.webhookDomains).to.deep.equal(['c.example.com']);
+        expect(stored?.scopes).to.deep.equal(['email']);
       });
     });
 
@@ -121,13 +147,14 @@ export function oauthClientRepositoryContract(clients: () => OAuthClientReposito
 
     describe('isolation', () => {
       it('is not changed by mutating a returned client or the one created', async () => {
-        const client = oauthClientFixture();
+        const client = oauthClientFixture({ scopes: ['openid'] });
         const copy = structuredClone(client);
         await clients().create(client);
         (client.redirectUris as string[]).push('https://evil.example/');
         client.createdAt.setTime(0);
         const returned = (await clients().get(client.id))!;
         (returned.webhookDomains as string[]).length = 0;
+        (returned.scopes as string[]).push('email');
         (returned.webhookSecret as { keyId: string }).keyId = 'changed';
         returned.updatedAt.setTime(0);
         expect(await clients().get(client.id)).to.deep.equal(copy);

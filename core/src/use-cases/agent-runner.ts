@@ -15,6 +15,8 @@ import type { IdGenerator } from '../system/id-generator.port.js';
 import type { Logger } from '../system/logger.port.js';
 import type { ExecutionLifecycle } from '../execution/execution-lifecycle.js';
 import { splitCredentialInput } from '../credential/credential-input.js';
+import type { GrantRepository } from '../grant/grant.repository.port.js';
+import { isGrantLive } from '../grant/grant.js';
 
 export interface AgentRunnerOptions {
   /** Node runs of one execution handed to the queue at once. Default 16. */
@@ -37,6 +39,11 @@ export interface AgentRunnerDeps {
   logger: Logger;
   /** Told of starts and finishes. */
   lifecycle?: ExecutionLifecycle;
+  /**
+   * Read before a node run of an app's execution (one with grantIds) resolves its credential;
+   * absent: such runs fail, as their grants cannot be checked.
+   */
+  grants?: Pick<GrantRepository, 'get'> | null;
 }
 
 /** How many times a commit is retried when other runs of the execution commit in between. */
@@ -175,6 +182,16 @@ export class AgentRunner {
       return;
     }
     const { credentialId, blockInputs } = block.definition.credentials ? splitCredentialInput({ ...run.inputs }) : { credentialId: undefined, blockInputs: { ...run.inputs } };
+    if (credentialId && execution.grantIds?.length) {
+      // An app's execution: its grants on this credential are read now, so that a revocation
+      // committed before this point keeps the credential from this run.
+      const refused = await this.#grantRefusal(execution, credentialId);
+      if (refused) {
+        logger.warn('node run refused its credential by its grants', { executionId: execution.id, nodeId: node.id, blockId: node.blockId, error: refused });
+        await this.#conclude(execution, loaded, run, { status: 'failed', outputs: {}, costUsd: 0, error: refused });
+        return;
+      }
+    }
     let parts;
     try {
       parts = await runContexts.forRun(block, execution.userId, credentialId);
@@ -251,6 +268,25 @@ export class AgentRunner {
     if (flushError) throw flushError;
     const timedOutByExecution = executionLimited && outcome.status === 'failed' && /timed out/.test(outcome.error ?? '');
     await this.#conclude(execution, loaded, current, outcome, timedOutByExecution ? `execution timed out after ${this.executionTimeoutMs} ms` : undefined, gathered);
+  }
+
+  /**
+   * Why an app's execution may not use `credentialId` now, or null when it may: every grant of
+   * the execution on that credential must exist and be live, and there must be one.
+   */
+  async #grantRefusal(execution: Execution, credentialId: string): Promise<string | null> {
+    const repository = this.deps.grants;
+    if (!repository) return `the grants of execution ${execution.id} cannot be checked on this worker (no grant storage)`;
+    const ids = execution.grantIds ?? [];
+    const grants = await Promise.all(ids.map((id) => repository.get(id)));
+    let covered = false;
+    for (const [i, grant] of grants.entries()) {
+      if (!grant) return `grant ${ids[i]} no longer exists`;
+      if (grant.credentialId !== credentialId) continue;
+      if (!isGrantLive(grant)) return `grant ${grant.id} was revoked`;
+      covered = true;
+    }
+    return covered ? null : `credential ${credentialId} is not covered by any grant of this execution`;
   }
 
   /** Passes produced values along their links into `draft`; the source run as it then is. */

@@ -8,6 +8,7 @@ import type { OAuthClientRepository } from '../oauth-client/oauth-client.reposit
 import { OutboundRequestError, type ContextFetch, type FetchResponse, type OutboundHttp } from '../outbound/outbound-http.port.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
+import type { LocalWebhookSender } from './client-webhook.service.js';
 
 export interface ClientWebhookDispatcherOptions {
   /** Waits before each retry; once they are used up the delivery is given up. Default about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h. */
@@ -52,7 +53,7 @@ const MAX_BATCHES_PER_RUN = 100;
  * or a network error, is a failed attempt, retried on the schedule and given up after its last
  * step. A URL no longer allowed, an internal address, or a deleted client fail at once.
  */
-export class ClientWebhookDispatcher {
+export class ClientWebhookDispatcher implements LocalWebhookSender {
   readonly #schedule: readonly number[];
   readonly #jitter: number;
   readonly #timeoutMs: number;
@@ -60,6 +61,7 @@ export class ClientWebhookDispatcher {
   readonly #batchSize: number;
   readonly #random: () => number;
   readonly #fetch: ContextFetch;
+  readonly #sending = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: ClientWebhookDispatcherDeps,
@@ -84,6 +86,28 @@ export class ClientWebhookDispatcher {
     return this.#schedule.length + 1;
   }
 
+  /** How long a claim lasts (LocalWebhookSender: deliveries handed over are claimed this long). */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
+  /**
+   * LocalWebhookSender: attempts, in the background, a delivery this process is storing claimed
+   * for this dispatcher, with its client as read for it (the enqueue checked its endpoint, too).
+   * The attempt starts at once; its result is recorded once the row is stored, and not at all if
+   * `stored` answers false or fails (the row is someone else's). `drain()` waits for these attempts.
+   */
+  send(claimed: ClaimedClientWebhookDelivery, client: OAuthClient, stored: Promise<boolean>): void {
+    const attempt = this.attempt(claimed, client, stored);
+    this.#sending.add(attempt);
+    void attempt.finally(() => this.#sending.delete(attempt));
+  }
+
+  /** Resolves once the attempts handed over by `send` so far have ended. */
+  async drain(): Promise<void> {
+    while (this.#sending.size) await Promise.all([...this.#sending]);
+  }
+
   /** Sends what is due now, batch after batch, until nothing is due; answers how many attempts it made. */
   async dispatchDue(): Promise<number> {
     let attempts = 0;
@@ -97,15 +121,23 @@ export class ClientWebhookDispatcher {
     return attempts;
   }
 
-  /** One attempt of a claimed delivery, its result recorded (never throws: a failure is a result). */
-  async attempt(claimed: ClaimedClientWebhookDelivery): Promise<void> {
+  /**
+   * One attempt of a claimed delivery, its result recorded (never throws: a failure is a result).
+   * `checked`: its client, read just now by whoever enqueued it after checking its endpoint;
+   * `stored`: whether its row was stored with this claim, when that was still under way.
+   */
+  async attempt(claimed: ClaimedClientWebhookDelivery, checked?: OAuthClient, stored?: Promise<boolean>): Promise<void> {
     const { delivery } = claimed;
     let result: ClientWebhookAttemptResult;
     try {
-      result = await this.#send(claimed);
+      result = await this.#send(claimed, checked);
     } catch (e) {
       // Storage failed while checking: the claim lapses and another attempt takes it later.
       this.deps.logger.warn('outbound webhook attempt could not run; it is retried when its claim lapses', { deliveryId: delivery.id, error: e instanceof Error ? e.message : String(e) });
+      return;
+    }
+    if (stored && !(await stored.catch(() => false))) {
+      this.deps.logger.debug('outbound webhook sent, but its row was stored by another process or not at all: its holder records it', { deliveryId: delivery.id });
       return;
     }
     const recorded = await this.deps.deliveries.recordAttempt(delivery.id, claimed.leaseToken, result).catch((e: unknown) => {
@@ -119,7 +151,7 @@ export class ClientWebhookDispatcher {
     else this.deps.logger.warn(`outbound webhook ${result.status}`, { ...fields, error: result.lastError });
   }
 
-  async #send(claimed: ClaimedClientWebhookDelivery): Promise<ClientWebhookAttemptResult> {
+  async #send(claimed: ClaimedClientWebhookDelivery, checked: OAuthClient | undefined): Promise<ClientWebhookAttemptResult> {
     const { delivery } = claimed;
     const attempts = delivery.attempts + 1;
     const settle = (status: 'failed' | 'disabled', lastError: string, lastStatus: number | null = null): ClientWebhookAttemptResult => ({
@@ -132,11 +164,11 @@ export class ClientWebhookDispatcher {
       updatedAt: this.deps.clock.now(),
     });
 
-    const client = await this.deps.clients.get(delivery.clientId);
+    const client = checked ?? (await this.deps.clients.get(delivery.clientId));
     if (!client) return settle('failed', 'not sent: the OAuth client was deleted');
     const problem = clientWebhookUrlProblem(delivery.url, client.webhookDomains);
     if (problem) return settle('failed', `not sent: the webhook URL ${problem}`);
-    const endpoint = await this.deps.deliveries.getEndpoint(delivery.clientId, delivery.url);
+    const endpoint = checked ? null : await this.deps.deliveries.getEndpoint(delivery.clientId, delivery.url);
     if (endpoint?.disabledAt) return settle('disabled', 'not sent: the endpoint answered 410 Gone earlier and is disabled');
     if (!isOAuthClientActive(client)) return this.#retryOrGiveUp(attempts, null, 'not sent: the OAuth client is disabled', undefined);
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../errors/domain.errors.js';
 import type { Execution } from '../execution/execution.js';
 import { isFinished } from '../execution/execution.js';
@@ -14,8 +15,10 @@ import {
   CLIENT_WEBHOOK_DELIVERY_STATUSES,
   clientWebhookDeliveryId,
   DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS,
+  type ClaimedClientWebhookDelivery,
   type ClientWebhookDelivery,
   type ClientWebhookDeliveryStatus,
+  type ClientWebhookTargetStage,
 } from '../client-webhook/client-webhook-delivery.js';
 import { executionFinishedEvent, executionStartedEvent, grantRevokedEvent, serializeClientWebhookEvent, type ClientWebhookEventBody } from '../client-webhook/client-webhook-event.js';
 import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
@@ -28,6 +31,8 @@ const RECONCILE_GRACE_MS = 5_000;
 /** A target whose execution is still unknown after this long is given up (its execute failed after recording it). */
 const ORPHAN_TARGET_MS = 3_600_000;
 const RECONCILE_PAGE = 200;
+/** An endpoint's last use is written again only when the stored one is older than this. */
+const ENDPOINT_USE_RESOLUTION_MS = 60_000;
 
 export interface ClientWebhookServiceDeps {
   deliveries: ClientWebhookRepository;
@@ -59,7 +64,7 @@ export interface ClientWebhookDeliveryPage {
  * composition that has outbound webhooks.
  */
 export class ClientWebhookService implements ExecutionLifecycleListener, ExecutionWebhookTargets, GrantEvents {
-  #wakeUp: (() => void) | null = null;
+  #sender: LocalWebhookSender | null = null;
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
 
@@ -68,9 +73,13 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     return this.deps.maxAttempts ?? DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS.length + 1;
   }
 
-  /** Called after a delivery was enqueued in this process (a dispatcher here sends it at once). */
-  onEnqueued(wakeUp: (() => void) | null): void {
-    this.#wakeUp = wakeUp;
+  /**
+   * The dispatcher of this process (null: none, or stopping). Deliveries enqueued here are then
+   * stored already claimed for it and handed over, so it sends them at once without reading
+   * them back; without one they wait in the outbox for a dispatcher's next run.
+   */
+  attachSender(sender: LocalWebhookSender | null): void {
+    this.#sender = sender;
   }
 
   /**
@@ -84,8 +93,13 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     const problem = clientWebhookUrlProblem(target.webhookUrl, client.webhookDomains);
     if (problem) throw new ValidationError(`webhook_url ${problem}`, [{ path: '/webhook_url', message: problem }]);
     const now = this.deps.clock.now();
-    await this.deps.deliveries.recordTarget({ executionId: target.executionId, clientId: client.id, url: target.webhookUrl, stage: 'none', createdAt: now });
-    await this.deps.deliveries.useEndpoint(client.id, target.webhookUrl, now);
+    const endpoint = await this.deps.deliveries.getEndpoint(client.id, target.webhookUrl);
+    // Its last use is kept to the minute (it picks where grant.revoked goes): most executes write nothing for it.
+    const use = !endpoint || endpoint.disabledAt !== null || now.getTime() - endpoint.lastUsedAt.getTime() >= ENDPOINT_USE_RESOLUTION_MS;
+    await Promise.all([
+      this.deps.deliveries.recordTarget({ executionId: target.executionId, clientId: client.id, url: target.webhookUrl, stage: 'none', createdAt: now }),
+      use ? this.deps.deliveries.useEndpoint(client.id, target.webhookUrl, now) : null,
+    ]);
   }
 
   async get(executionId: string): Promise<ExecutionWebhookTarget | null> {
@@ -97,8 +111,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async started(execution: Execution): Promise<void> {
     const target = await this.deps.deliveries.getTarget(execution.id);
     if (!target || target.stage !== 'none') return;
-    await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`);
-    await this.deps.deliveries.advanceTarget(execution.id, 'started');
+    await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, 'started');
   }
 
   /**
@@ -109,7 +122,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     const target = await this.deps.deliveries.getTarget(execution.id);
     if (!target || target.stage === 'finished') return;
     if (target.stage === 'none' && execution.startedAt) {
-      await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`);
+      await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, 'started');
     }
     await this.enqueueFinished(target, execution);
   }
@@ -120,12 +133,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     if (!client) return;
     const body = grantRevokedEvent({ grantId: grant.id, clientId: grant.clientId, provider: grant.provider, credentialId: grant.credentialId, revokedAt: grant.revokedAt ?? this.deps.clock.now() });
     const endpoints = await this.deps.deliveries.listEndpoints(client.id, GRANT_REVOKED_MAX_ENDPOINTS);
-    let enqueued = 0;
     for (const endpoint of endpoints) {
       if (endpoint.disabledAt) continue;
-      if (await this.enqueue(client, endpoint.url, body, `grant.revoked:${grant.id}`)) enqueued++;
+      await this.enqueue(client, endpoint.url, body, `grant.revoked:${grant.id}`);
     }
-    if (enqueued) this.#wakeUp?.();
   }
 
   /**
@@ -149,8 +160,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
         }
         if (execution.status === 'queued') continue;
         if (target.stage === 'none' && execution.startedAt) {
-          if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`)) enqueued++;
-          await this.deps.deliveries.advanceTarget(execution.id, 'started');
+          if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`, 'started')) enqueued++;
         }
         if (isFinished(execution.status) && (await this.enqueueFinished(target, execution))) enqueued++;
       }
@@ -189,24 +199,27 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     await this.deps.deliveries.deleteByClient(client.id);
   }
 
-  private async enqueueFinished(target: { executionId: string; clientId: string; url: string }, execution: Execution): Promise<boolean> {
-    const stored = await this.enqueueForTarget(target, executionFinishedEvent(execution, this.deps.clock.now()), `execution.finished:${execution.id}`);
-    await this.deps.deliveries.advanceTarget(execution.id, 'finished');
-    return stored;
+  private enqueueFinished(target: { executionId: string; clientId: string; url: string }, execution: Execution): Promise<boolean> {
+    return this.enqueueForTarget(target, executionFinishedEvent(execution, this.deps.clock.now()), `execution.finished:${execution.id}`, 'finished');
   }
 
-  private async enqueueForTarget(target: { clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
+  /** Enqueues an execution event for its target, and moves the target to `stage` beside it (one commit under group commit). */
+  private async enqueueForTarget(target: { executionId: string; clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string, stage: ClientWebhookTargetStage): Promise<boolean> {
     const client = await this.deps.clients.get(target.clientId);
-    if (!client) return false;
-    const stored = await this.enqueue(client, target.url, body, eventKey);
-    if (stored) this.#wakeUp?.();
+    if (!client) {
+      await this.deps.deliveries.advanceTarget(target.executionId, stage);
+      return false;
+    }
+    const [stored] = await Promise.all([this.enqueue(client, target.url, body, eventKey), this.deps.deliveries.advanceTarget(target.executionId, stage)]);
     return stored;
   }
 
   /**
    * Stores the event's delivery to `url` (once per event and endpoint). A delivery to a disabled
    * endpoint, or to a URL the client may no longer receive webhooks at, is stored settled
-   * (disabled, failed), so that its owner sees why nothing was sent.
+   * (disabled, failed), so that its owner sees why nothing was sent. A pending one is handed to
+   * this process's dispatcher when there is one (stored claimed for it), else left for a
+   * dispatcher's next run.
    */
   private async enqueue(client: OAuthClient, url: string, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
     const now = this.deps.clock.now();
@@ -230,6 +243,26 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
       updatedAt: now,
       deliveredAt: null,
     };
-    return this.deps.deliveries.enqueue(delivery);
+    const sender = status === 'pending' ? this.#sender : null;
+    if (!sender) return this.deps.deliveries.enqueue(delivery);
+    // Sent while its row commits: the receiver hears of the event one commit sooner. Should the
+    // row not be stored after all (another process stored it first, or storage failed), the
+    // attempt is not recorded here: whoever holds the row sends it, so at worst the event
+    // arrives twice with one webhook-id, which Standard Webhooks receivers deduplicate.
+    const claim = { leaseToken: randomUUID(), leaseUntil: new Date(now.getTime() + sender.leaseMs) };
+    const stored = this.deps.deliveries.enqueue(delivery, claim);
+    sender.send({ delivery, ...claim }, client, stored);
+    return stored;
   }
+}
+
+/** A dispatcher in this process, to which deliveries enqueued here are handed (ClientWebhookDispatcher.sendNow). */
+export interface LocalWebhookSender {
+  /** How long a delivery handed over is claimed for (longer than an attempt can take). */
+  readonly leaseMs: number;
+  /**
+   * Sends, in the background, a delivery being stored claimed with this lease (`stored` answers
+   * whether this call stored it); `client` was read for it just now.
+   */
+  send(claimed: ClaimedClientWebhookDelivery, client: OAuthClient, stored: Promise<boolean>): void;
 }

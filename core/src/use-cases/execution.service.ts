@@ -10,6 +10,7 @@ import { finish, isFinished, newExecution, start, type Execution } from '../exec
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
+import type { Agent, AgentGraph } from '../agent/agent.js';
 import type { AgentPlans } from '../agent/agent-plans.js';
 import type { AgentRunRepository } from '../agent/agent-run.repository.port.js';
 import type { NodeRun } from '../agent/agent-run.js';
@@ -40,6 +41,19 @@ export interface ExecuteAgentOptions {
   trigger?: { nodeId: string; payload: Record<string, unknown> };
   /** The new execution's id, when the caller made it (to record it before it is queued); default a new one. */
   executionId?: string;
+  /**
+   * An app's execution (the external API): the credential grants it goes through, stored with
+   * it; each node run that uses a credential checks them live and fails once one is revoked.
+   */
+  grantIds?: readonly string[];
+  /** The agent as the caller just read it (spares reading it again); it must be `agentId`. */
+  agent?: Agent;
+  /**
+   * The caller's own writes for this execution (an app's record of it, its webhook target),
+   * made beside the first node runs' commit, so that they share it under group commit; the
+   * execution is stored and queued only once they succeeded.
+   */
+  alongside?: () => Promise<unknown>;
 }
 
 /** Use cases executeBlock, getExecution, cancelExecution (the caller's side of executions). */
@@ -77,7 +91,7 @@ export class ExecutionService {
     const { executions, clock, ids, registry } = this.deps;
     const agents = this.deps.agents;
     if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
-    const agent = await agents.agents.get(agentId);
+    const agent = options.agent?.id === agentId ? options.agent : await agents.agents.get(agentId);
     if (!agent || agent.userId !== userId) throw new NotFoundError(`agent ${agentId} not found`);
     const version = options.version ?? agent.version;
     if (!Number.isInteger(version) || version < 1 || version > agent.version) throw new NotFoundError(`agent ${agentId} has no version ${version}`);
@@ -96,10 +110,16 @@ export class ExecutionService {
         throw e;
       }
     }
-    const execution = newExecution({ id: options.executionId ?? ids.next(), userId, blockId: '', inputs: values, now: clock.now(), agent: { id: agentId, version } });
-    await agents.runner.prepare(execution, loaded, options.trigger);
+    const execution = newExecution({ id: options.executionId ?? ids.next(), userId, blockId: '', inputs: values, now: clock.now(), agent: { id: agentId, version }, grantIds: options.grantIds });
+    await Promise.all([agents.runner.prepare(execution, loaded, options.trigger), options.alongside?.()]);
     await executions.create(execution);
     return this.#submit(userId, execution, options.waitMs);
+  }
+
+  /** An agent version's graph as runs use it (cached per version; versions never change). NotFoundError without agent storage or such a version. */
+  async agentGraph(agentId: string, version: number): Promise<AgentGraph> {
+    if (!this.deps.agents) throw new NotFoundError('agents are not available: this server has no agent storage');
+    return (await this.deps.agents.plans.get(agentId, version)).plan.graph;
   }
 
   /** The node runs of the caller's agent execution, in the order they were created. */
@@ -206,6 +226,33 @@ export class ExecutionService {
       // Its status moved (queued -> running) between read and write: read again.
     }
     throw new ConflictError(`execution ${id} is changing too fast to cancel; try again`);
+  }
+
+  /**
+   * A grant was revoked (and storage says so): the queued and running executions that go
+   * through it fail (`grant <id> was revoked`), and their running node runs are asked to stop,
+   * in whichever process runs them. Node runs check their grants before they resolve a
+   * credential anyway; this ends what was already running. Answers how many it failed.
+   */
+  async grantRevoked(grantId: string): Promise<number> {
+    const { executions, events, clock } = this.deps;
+    let failed = 0;
+    for (const execution of await executions.listActiveByGrant(grantId, 10_000)) {
+      let current: Execution | null = execution;
+      for (let attempt = 0; attempt < 5 && current && !isFinished(current.status); attempt++) {
+        const base = current.status === 'queued' ? start(current, clock.now()) : current;
+        const done = finish(base, 'failed', { error: `grant ${grantId} was revoked` }, clock.now());
+        if (await executions.update(done, current.status)) {
+          events.publish({ type: 'cancel_requested', executionId: done.id });
+          events.publish({ type: 'finished', executionId: done.id, execution: done });
+          await this.deps.lifecycle?.finished(done);
+          failed++;
+          break;
+        }
+        current = await executions.get(execution.id); // it moved meanwhile: read again
+      }
+    }
+    return failed;
   }
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { CredentialRequirement, ProviderDefinition } from '@blockyard/contracts';
-import type { Agent, AgentVersion, BlockNode } from '../agent/agent.js';
+import type { Agent, AgentGraph, AgentVersion, BlockNode } from '../agent/agent.js';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import { DomainError, NotFoundError } from '../errors/domain.errors.js';
@@ -52,8 +52,16 @@ class ExecutionServiceMock {
   readonly rows = new Map<string, Execution>();
   readonly calls: Array<{ userId: string; agentId: string; inputs: Record<string, unknown>; options: ExecuteAgentOptions }> = [];
   failNext: Error | null = null;
+  constructor(private readonly agents: AgentRepository) {}
+  async agentGraph(agentId: string, version: number): Promise<AgentGraph> {
+    const graph = await this.agents.getVersion(agentId, version);
+    if (!graph) throw new NotFoundError(`agent ${agentId} has no version ${version}`);
+    return graph;
+  }
   async executeAgent(userId: string, agentId: string, inputs: Record<string, unknown>, options: ExecuteAgentOptions = {}): Promise<Execution> {
     this.calls.push({ userId, agentId, inputs, options });
+    // As the real one: the caller's writes beside the first commit, nothing stored when they fail.
+    await options.alongside?.();
     if (this.failNext) {
       const e = this.failNext;
       this.failNext = null;
@@ -114,9 +122,9 @@ describe('ExternalExecutionService', () => {
   beforeEach(async () => {
     grantsRepo = new GrantRepositoryMock();
     records = new ExternalExecutionRepositoryMock();
-    executions = new ExecutionServiceMock();
-    targets = new InMemoryExecutionWebhookTargets();
     agents = agentsMock();
+    executions = new ExecutionServiceMock(agents);
+    targets = new InMemoryExecutionWebhookTargets();
     clock = new FakeClock('2026-03-01T10:00:00.000Z');
     const credentials = new CredentialRepositoryMock();
     await credentials.create(credentialFixtureFor({ id: 'cred-gh', userId: 'u-ann', kind: 'api_key' }));
@@ -155,7 +163,8 @@ describe('ExternalExecutionService', () => {
       expect(grants.map((g) => g.id)).to.deep.equal(['g-read']);
       expect(executions.calls).to.have.length(1);
       expect(executions.calls[0]).to.deep.include({ userId: 'u-ann', agentId: 'agent-read', inputs: { q: 1 } });
-      expect(executions.calls[0]!.options).to.deep.equal({ version: 1, executionId: execution.id });
+      expect(executions.calls[0]!.options).to.deep.include({ version: 1, executionId: execution.id, grantIds: ['g-read'] });
+      expect(executions.calls[0]!.options.agent?.id).to.equal('agent-read');
       expect(await records.get(execution.id)).to.deep.include({ clientId: app.id, userId: 'u-ann', idempotencyKey: null });
       expect(grantsRepo.rows.get('g-read')?.lastUsedAt).to.deep.equal(clock.now());
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
+import type { Agent } from '../agent/agent.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import { ConflictError, NotFoundError, PermissionError, UnauthorizedError, ValidationError } from '../errors/domain.errors.js';
 import type { Execution } from '../execution/execution.js';
@@ -71,8 +72,8 @@ export class ExternalExecutionService {
     const requestHash = key ? sha256(canonicalJson({ agentId, inputs: input.inputs, grantIds: input.grantIds ?? null, webhookUrl })) : null;
 
     let record: ExternalExecution = { executionId: ids.next(), clientId: actor.clientId, userId: actor.userId, idempotencyKey: key, requestHash, createdAt: clock.now() };
-    // The key is claimed first: a repeat finds it, concurrent repeats meet at its uniqueness.
-    for (let attempt = 0; ; attempt++) {
+    // With a key, the key is claimed first: a repeat finds it, concurrent repeats meet at its uniqueness.
+    for (let attempt = 0; key; attempt++) {
       const existing = await records.create(record);
       if (!existing) break;
       if (existing.requestHash !== requestHash) {
@@ -86,15 +87,31 @@ export class ExternalExecutionService {
       if (await records.replace(existing.executionId, record)) break;
     }
 
+    let recorded = key !== null;
     try {
-      const { grants, version } = await this.#validate(actor, agentId, input.grantIds ?? null);
-      if (webhookUrl) await this.deps.webhookTargets.set({ executionId: record.executionId, clientId: actor.clientId, webhookUrl });
-      const execution = await this.deps.executions.executeAgent(actor.userId, agentId, input.inputs, { version, executionId: record.executionId });
-      await this.deps.grants.markUsed(grants).catch((e: unknown) => this.deps.logger.warn('could not record grant use', { error: e instanceof Error ? e.message : String(e) }));
+      const { grants, agent } = await this.#validate(actor, agentId, input.grantIds ?? null);
+      // Without a key, the record and the webhook target are written beside the execution's first commit.
+      const alongside = async () => {
+        await Promise.all([
+          recorded ? null : records.create(record).then((existing) => {
+            recorded = true;
+            if (existing) throw new ConflictError('this execution id is taken; retry');
+          }),
+          webhookUrl ? this.deps.webhookTargets.set({ executionId: record.executionId, clientId: actor.clientId, webhookUrl }) : null,
+        ]);
+      };
+      const execution = await this.deps.executions.executeAgent(actor.userId, agentId, input.inputs, {
+        version: agent.version,
+        agent,
+        executionId: record.executionId,
+        grantIds: grants.map((g) => g.id),
+        alongside,
+      });
+      if (grants.length) await this.deps.grants.markUsed(grants).catch((e: unknown) => this.deps.logger.warn('could not record grant use', { error: e instanceof Error ? e.message : String(e) }));
       return { execution, replayed: false, grants };
     } catch (e) {
       // Nothing was started: the key is free again.
-      await records.delete(record.executionId).catch(() => false);
+      if (recorded) await records.delete(record.executionId).catch(() => false);
       throw e;
     }
   }
@@ -127,18 +144,19 @@ export class ExternalExecutionService {
    * `grantIds` when given) covering its block's scopes; a node naming none needs its provider's
    * system credential. PermissionError "Grant validation failed: ..." otherwise.
    */
-  async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null): Promise<{ grants: Grant[]; version: number }> {
+  async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null): Promise<{ grants: Grant[]; agent: Agent }> {
     const { agents, registry } = this.deps;
     if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
     const agent = await agents.get(agentId);
     if (!agent || agent.userId !== actor.userId) throw new NotFoundError(`agent ${agentId} not found`);
-    const graph = await agents.getVersion(agentId, agent.version);
-    if (!graph) throw new NotFoundError(`agent ${agentId} has no version ${agent.version}`);
+    const graph = await this.deps.executions.agentGraph(agentId, agent.version);
 
     const fail = (reason: string): never => {
       throw new PermissionError(`Grant validation failed: ${reason}`);
     };
-    const live = await this.deps.grants.liveGrantsFor(actor);
+    // An agent none of whose nodes needs a grant needs no read of them, unless grant_ids must be checked.
+    const needsGrants = graph.nodes.some((node) => node.kind === 'block' && node.credentials.credentials && registry.get(node.blockId)?.definition.credentials);
+    const live = needsGrants || grantIds ? await this.deps.grants.liveGrantsFor(actor) : [];
     const allowed = grantIds ? new Set(grantIds) : null;
     if (allowed) {
       const liveIds = new Set(live.map((g) => g.id));
@@ -167,7 +185,7 @@ export class ExternalExecutionService {
       }
       used.set(covering!.id, covering!);
     }
-    return { grants: [...used.values()], version: agent.version };
+    return { grants: [...used.values()], agent };
   }
 }
 

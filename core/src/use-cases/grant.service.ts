@@ -42,6 +42,8 @@ export interface GrantServiceDeps {
   credentialDeleter: { deleteCredential(userId: string, id: string): Promise<CredentialDeletion> };
   /** Told of every revocation (`grant.revoked` webhooks). */
   events: GrantEvents;
+  /** Fails the executions still going through a revoked grant (the ExecutionService); absent: their node runs still refuse it. */
+  executions?: { grantRevoked(grantId: string): Promise<unknown> };
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -228,6 +230,11 @@ export class GrantService implements OAuthClientDeletionHook {
   async #announce(revoked: readonly Grant[]): Promise<void> {
     for (const grant of revoked) {
       this.deps.logger.info('credential grant revoked', { grantId: grant.id, clientId: grant.clientId, provider: grant.provider });
+      try {
+        await this.deps.executions?.grantRevoked(grant.id);
+      } catch (e) {
+        this.deps.logger.error('could not fail the executions of a revoked grant', { grantId: grant.id, error: e instanceof Error ? e.message : String(e) });
+      }
       try {
         await this.deps.events.revoked(grant);
       } catch (e) {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { DomainError } from '../errors/domain.errors.js';
 import type { EncryptedSecret, SecretCipher } from '../credential/secret-cipher.port.js';
 import type { OAuthArtifactStore } from '../oauth-client/oauth-artifact-store.port.js';
-import { clientSecretMatches, webhookHostAllowed, type OAuthClient } from '../oauth-client/oauth-client.js';
+import { clientSecretMatches, oauthClientScopes, webhookHostAllowed, type OAuthClient } from '../oauth-client/oauth-client.js';
+import { OAUTH_SCOPES } from '../oauth-client/oauth-scope.js';
 import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
 import { FakeClock } from '../system/clock.port.js';
 import { SequentialIdGenerator } from '../system/id-generator.port.js';
@@ -30,7 +31,10 @@ function clientsMock(): OAuthClientRepository & { rows: Map<string, OAuthClient>
     update: async (id, patch) => {
       const c = rows.get(id);
       if (!c) return null;
-      const next = { ...c, ...patch };
+      const { scopes, ...rest } = patch;
+      const { scopes: current, ...others } = c;
+      const kept = scopes === undefined ? current : (scopes ?? undefined);
+      const next: OAuthClient = { ...others, ...rest, ...(kept ? { scopes: kept } : {}) };
       rows.set(id, next);
       return next;
     },
@@ -106,6 +110,22 @@ describe('OAuthClientService', () => {
       }
     });
 
+    it('keeps a scope allow-list of known scopes (deduplicated, in order); without one the client may ask for every scope', async () => {
+      const { client } = await service.register('u-ann', { ...valid, scopes: ['openid', 'agents:execute', 'READ_BLOCK', 'openid'] });
+      expect(client.scopes).to.deep.equal(['openid', 'agents:execute', 'READ_BLOCK']);
+      expect(oauthClientScopes(client)).to.deep.equal(['openid', 'agents:execute', 'READ_BLOCK']);
+      const open = (await service.register('u-ann', valid)).client;
+      expect(open).not.to.have.property('scopes');
+      expect(oauthClientScopes(open)).to.deep.equal(OAUTH_SCOPES);
+    });
+
+    it('refuses an unknown scope (naming it) or an empty allow-list, storing nothing', async () => {
+      await expectKind(service.register('u-ann', { ...valid, scopes: ['openid', 'admin:everything'] }), 'invalid_input', /unknown scope "admin:everything"/);
+      await expectKind(service.register('u-ann', { ...valid, scopes: ['Openid'] }), 'invalid_input', /unknown scope/);
+      await expectKind(service.register('u-ann', { ...valid, scopes: [] }), 'invalid_input', /at least one scope/);
+      expect(clients.rows.size).to.equal(0);
+    });
+
     it('refuses a bad name, type or an unknown user', async () => {
       await expectKind(service.register('u-ann', { ...valid, name: '  ' }), 'invalid_input');
       await expectKind(service.register('u-ann', { ...valid, name: 'x'.repeat(101) }), 'invalid_input');
@@ -136,6 +156,15 @@ describe('OAuthClientService', () => {
       expect(updated.updatedAt.toISOString()).to.equal('2026-03-01T10:00:01.000Z');
       expect(updated.webhookDomains).to.deep.equal(client.webhookDomains);
       expect((await service.update('u-ann', client.id, { disabled: false })).disabledAt).to.equal(null);
+    });
+
+    it('sets, validates and lifts (null) the scope allow-list', async () => {
+      const { client } = await service.register('u-ann', valid);
+      expect((await service.update('u-ann', client.id, { scopes: ['email', 'integrations:list'] })).scopes).to.deep.equal(['email', 'integrations:list']);
+      await expectKind(service.update('u-ann', client.id, { scopes: ['email', 'nope'] }), 'invalid_input', /unknown scope "nope"/);
+      expect(clients.rows.get(client.id)!.scopes).to.deep.equal(['email', 'integrations:list']);
+      const lifted = await service.update('u-ann', client.id, { scopes: null });
+      expect(lifted).not.to.have.property('scopes');
     });
 
     it("refuses a type change, bad values, and another user's client, changing nothing", async () => {
@@ -184,6 +213,20 @@ describe('OAuthClientService', () => {
       expect(deleted).to.deep.equal([client.id]);
       expect(clients.rows.has(client.id)).to.equal(false);
       await expectKind(service.delete('u-ann', client.id), 'not_found');
+    });
+  });
+
+  describe('allowsOrigin', () => {
+    it("allows the origins of an active client's redirect URIs only, whoever owns it", async () => {
+      const { client } = await service.register('u-ann', { ...valid, type: 'public', redirectUris: ['https://app.example.com/oauth/cb', 'http://localhost:5173/callback'] });
+      expect(await service.allowsOrigin(client.id, 'https://app.example.com')).to.equal(true);
+      expect(await service.allowsOrigin(client.id, 'http://localhost:5173')).to.equal(true);
+      for (const other of ['https://evil.example', 'http://app.example.com', 'https://app.example.com:8443', 'http://localhost:5174', 'null', '', 'https://sub.app.example.com']) {
+        expect(await service.allowsOrigin(client.id, other), other).to.equal(false);
+      }
+      expect(await service.allowsOrigin('app_unknown', 'https://app.example.com')).to.equal(false);
+      await service.update('u-ann', client.id, { disabled: true });
+      expect(await service.allowsOrigin(client.id, 'https://app.example.com')).to.equal(false);
     });
   });
 

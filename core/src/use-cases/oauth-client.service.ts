@@ -2,11 +2,14 @@ import { NotFoundError, ValidationError } from '../errors/domain.errors.js';
 import type { SecretCipher } from '../credential/secret-cipher.port.js';
 import type { OAuthArtifactStore } from '../oauth-client/oauth-artifact-store.port.js';
 import {
+  checkOAuthClientScopes,
   checkRedirectUris,
   checkWebhookDomains,
   generateClientSecret,
   generateWebhookSecret,
   hashClientSecret,
+  isOAuthClientActive,
+  originOfRedirectUris,
   OAUTH_CLIENT_ID_PREFIX,
   OAUTH_CLIENT_LIMITS,
   OAUTH_CLIENT_TYPES,
@@ -27,6 +30,8 @@ export interface RegisterOAuthClientInput {
   type?: OAuthClientType | string;
   redirectUris: readonly unknown[];
   webhookDomains?: readonly unknown[];
+  /** The scopes it may ever request (known scopes only); absent: every scope. */
+  scopes?: readonly unknown[];
 }
 
 export interface UpdateOAuthClientInput {
@@ -36,6 +41,8 @@ export interface UpdateOAuthClientInput {
   type?: string;
   redirectUris?: readonly unknown[];
   webhookDomains?: readonly unknown[];
+  /** A new scope allow-list; null lifts it (every scope). */
+  scopes?: readonly unknown[] | null;
   disabled?: boolean;
 }
 
@@ -85,6 +92,7 @@ export class OAuthClientService {
     const description = checkDescription(input.description ?? '');
     const redirectUris = checkRedirectUris(input.redirectUris);
     const webhookDomains = checkWebhookDomains(input.webhookDomains ?? []);
+    const scopes = input.scopes === undefined ? undefined : checkOAuthClientScopes(input.scopes);
     if (!(await users.get(userId))) throw new NotFoundError(`user ${userId} not found`);
     const id = OAUTH_CLIENT_ID_PREFIX + ids.next().replace(/[^A-Za-z0-9]/g, '').toLowerCase();
     const clientSecret = type === 'confidential' ? generateClientSecret() : null;
@@ -99,6 +107,7 @@ export class OAuthClientService {
       secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
       redirectUris,
       webhookDomains,
+      ...(scopes ? { scopes } : {}),
       webhookSecret: this.deps.cipher.encrypt(webhookSecret, webhookSecretAssociatedData(id)),
       createdAt: now,
       updatedAt: now,
@@ -130,6 +139,7 @@ export class OAuthClientService {
     if (input.description !== undefined) patch.description = checkDescription(input.description);
     if (input.redirectUris !== undefined) patch.redirectUris = checkRedirectUris(input.redirectUris);
     if (input.webhookDomains !== undefined) patch.webhookDomains = checkWebhookDomains(input.webhookDomains);
+    if (input.scopes !== undefined) patch.scopes = input.scopes === null ? null : checkOAuthClientScopes(input.scopes);
     if (input.disabled !== undefined && input.disabled !== (current.disabledAt !== null)) patch.disabledAt = input.disabled ? patch.updatedAt : null;
     const updated = await this.deps.clients.update(id, patch);
     if (!updated) throw new NotFoundError(`OAuth client ${id} not found`);
@@ -178,6 +188,16 @@ export class OAuthClientService {
     // Anything issued while the client was being deleted.
     await this.deps.artifacts?.revokeByClientId(id);
     for (const hook of this.deps.deletionHooks ?? []) await hook.oauthClientDeleted(client);
+  }
+
+  /**
+   * Whether a browser app at `origin` may read the answers made for `clientId`'s access tokens:
+   * the origin of one of the (active) client's redirect URIs. The token proves the client, so
+   * no owner check here.
+   */
+  async allowsOrigin(clientId: string, origin: string): Promise<boolean> {
+    const client = await this.deps.clients.get(clientId);
+    return client !== null && isOAuthClientActive(client) && originOfRedirectUris(origin, client.redirectUris);
   }
 
   /** The client's webhook signing secret, for signing a delivery (never for showing). */

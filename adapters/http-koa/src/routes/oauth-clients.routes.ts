@@ -30,6 +30,7 @@ export function oauthClientsRoutes(deps: HttpDeps): Router {
       type: body.client_type,
       redirectUris: body.redirect_uris,
       webhookDomains: body.webhook_domains,
+      scopes: body.scopes,
     });
     ctx.set('Location', `/oauth/clients/${client.id}`);
     ctx.set('Cache-Control', 'no-store');
@@ -52,6 +53,7 @@ export function oauthClientsRoutes(deps: HttpDeps): Router {
       type: body.client_type,
       redirectUris: body.redirect_uris,
       webhookDomains: body.webhook_domains,
+      scopes: body.scopes,
       disabled: body.disabled,
     });
     send(ctx, validators, 200, 'oauth-client-body.schema.json', toOAuthClientBody(client));
@@ -85,6 +87,7 @@ export function toOAuthClientBody(c: OAuthClient): OAuthClientBody {
     client_type: c.type,
     redirect_uris: [...c.redirectUris],
     webhook_domains: [...c.webhookDomains],
+    scopes: c.scopes ? [...c.scopes] : null,
     disabled: c.disabledAt !== null,
     created_at: c.createdAt.toISOString(),
     updated_at: c.updatedAt.toISOString(),

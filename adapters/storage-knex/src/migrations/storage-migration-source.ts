@@ -12,10 +12,12 @@ import { oauthServerSchema } from './0009-oauth-server.js';
 import { webhookDeliveryPruningSchema } from './0010-webhook-delivery-pruning.js';
 import { credentialGrantsSchema } from './0011-credential-grants.js';
 import { clientWebhooksSchema } from './0012-client-webhooks.js';
+import { oauthClientScopesSchema } from './0013-oauth-client-scopes.js';
+import { executionGrantsSchema } from './0014-execution-grants.js';
 import type { StorageMigration } from './storage-migration.js';
 
 /** Every migration, oldest first. Append new ones; never reorder or edit applied ones. */
-export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema, loginAttemptsSchema, agentsSchema, agentRunsSchema, webhooksSchema, oauthServerSchema, webhookDeliveryPruningSchema, credentialGrantsSchema, clientWebhooksSchema];
+export const STORAGE_MIGRATIONS: readonly StorageMigration[] = [initialSchema, credentialsSchema, usersSessionsSchema, oauthSchema, loginAttemptsSchema, agentsSchema, agentRunsSchema, webhooksSchema, oauthServerSchema, webhookDeliveryPruningSchema, credentialGrantsSchema, clientWebhooksSchema, oauthClientScopesSchema, executionGrantsSchema];
 
 /** The migrations as a knex migration source, bound to the dialect they run on. */
 export function storageMigrationSource(dialect: SqlDialect): Knex.MigrationSource<StorageMigration> {
