@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiKeyService, UserService } from '@blockyard/core';
+import { API_KEY_SCOPES, ApiKeyService, UserService } from '@blockyard/core';
 import { composeBlockyard, readConfig } from '@blockyard/server';
 import { accessTokenFor } from './oauth-login.js';
 import type { BenchSettings } from './settings.js';
@@ -364,7 +364,7 @@ export async function runExternal(settings: BenchSettings, log: (line: string) =
     let apiKey: string;
     try {
       const user = await setup.container.get(UserService).createUser({ email: USER.email, name: 'Bench User', password: USER.password });
-      apiKey = (await setup.container.get(ApiKeyService).createApiKey({ userId: user.id, name: 'bench', scopes: ['RUN_AGENT', 'READ_RUN', 'READ_GRAPH', 'WRITE_GRAPH'] })).secret;
+      apiKey = (await setup.container.get(ApiKeyService).createApiKey({ userId: user.id, name: 'bench', scopes: [...API_KEY_SCOPES] })).secret; // every scope: it also registers the OAuth client
     } finally {
       await setup.close();
     }

@@ -5,7 +5,8 @@ import type { ContractSchemaId } from './validators.js';
  * - `api`: an API key (`X-API-Key`, or `Authorization: Bearer byk_...`) or an OAuth access token
  *   (`Authorization: Bearer`) holding the route's `scopes`;
  * - `app`: an app's OAuth access token holding `scopes` (the external API; API keys are refused);
- * - `owner`: the user themself: an API key or the session cookie of our pages, never an app's token;
+ * - `owner`: the user themself: a full-access API key (every scope) or the session cookie of our
+ *   pages, never an app's token;
  * - `none`: anyone.
  */
 export type ApiRouteAuth = 'api' | 'app' | 'owner' | 'none';
@@ -117,7 +118,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/blocks/{id}/execute', operationId: 'executeBlock', tag: 'Blocks', auth: 'api', scopes: ['EXECUTE_BLOCK'],
     summary: 'Execute a block',
-    description: 'Queues an execution of the block with the inputs (checked against its input schema). With `?wait=`, answers the finished execution if it finished in time.',
+    description: "Queues an execution of the block with the inputs (checked against its input schema). With `?wait=`, answers the finished execution if it finished in time. With an app's access token, a credential in `inputs.credentials` needs a live grant of the app covering the block's scopes (else 403 `Grant validation failed: ...`), and the execution is the app's.",
     pathParams: { id: 'The block id.' },
     query: [wait],
     body: { schema: 'execute-block-request.schema.json' },
@@ -132,6 +133,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'get', path: '/api/v1/executions/{id}', operationId: 'getExecution', tag: 'Executions', auth: 'api', scopes: ['READ_RUN'],
     summary: "Get an execution: status, outputs, cost and, for an agent, its node runs",
+    description: "An app's access token gets only the app's own executions (404 for the user's and other apps').",
     pathParams: { id: 'The execution id.' },
     responses: { 200: 'execution.schema.json' },
     errors: { 404: 'No such execution of the caller.' },
@@ -139,6 +141,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/executions/{id}/cancel', operationId: 'cancelExecution', tag: 'Executions', auth: 'api', scopes: ['WRITE_RUN'],
     summary: 'Cancel an execution',
+    description: "An app's access token cancels only the app's own executions (404 for the user's and other apps').",
     pathParams: { id: 'The execution id.' },
     responses: { 200: { schema: 'execution.schema.json', description: 'The cancelled execution.' } },
     errors: { 404: 'No such execution of the caller.', 409: 'It has already finished.' },
@@ -146,7 +149,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/agents/{id}/execute', operationId: 'executeAgent', tag: 'Executions', auth: 'api', scopes: ['RUN_AGENT'],
     summary: "Execute one of the caller's agents",
-    description: 'Runs the latest version, or `version`. With `?wait=`, answers the finished execution if it finished in time.',
+    description: "Runs the latest version, or `version`. With `?wait=`, answers the finished execution if it finished in time. With an app's access token, the external API's grant validation applies (403 `Grant validation failed: ...`), and the execution is the app's.",
     pathParams: { id: 'The agent id.' },
     query: [wait],
     body: { schema: 'execute-agent-request.schema.json' },
@@ -161,17 +164,20 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'get', path: '/api/v1/credentials', operationId: 'listCredentials', tag: 'Credentials', auth: 'api', scopes: ['READ_INTEGRATIONS'],
     summary: "List the caller's credentials and the system ones (metadata, never a secret)",
+    description: "For the user's API key. An app's access token is refused (403): apps reach the user's integrations through grants.",
     responses: { 200: 'credential-list.schema.json' },
   },
   {
     method: 'post', path: '/api/v1/credentials', operationId: 'createCredential', tag: 'Credentials', auth: 'api', scopes: ['MANAGE_INTEGRATIONS'],
     summary: 'Store a credential (sealed at once)',
+    description: "For the user's API key. An app's access token is refused (403): apps reach the user's integrations through grants.",
     body: { schema: 'credential-create-request.schema.json' },
     responses: { 201: { schema: 'credential-body.schema.json', headers: location } },
   },
   {
     method: 'delete', path: '/api/v1/credentials/{id}', operationId: 'deleteCredential', tag: 'Credentials', auth: 'api', scopes: ['DELETE_INTEGRATIONS'],
     summary: 'Delete a credential, revoking it at its provider first when it can',
+    description: "For the user's API key. An app's access token is refused (403): apps reach the user's integrations through grants.",
     pathParams: { id: 'The credential id.' },
     responses: { 200: 'credential-deleted.schema.json' },
     errors: { 404: 'No such credential of the caller.' },
@@ -179,6 +185,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'get', path: '/api/v1/integrations/{provider}/login', operationId: 'startIntegrationLogin', tag: 'Credentials', auth: 'api', scopes: ['MANAGE_INTEGRATIONS'],
     summary: "Start a provider's OAuth2 login: its authorization URL with a single-use state",
+    description: "For the user's API key. An app's access token is refused (403): apps reach the user's integrations through grants.",
     pathParams: { provider: 'The provider, e.g. `github`.' },
     query: [{ name: 'scopes', description: 'Integration scopes to ask for, comma-separated (default: all).' }],
     responses: { 200: { schema: 'integration-login.schema.json', headers: { 'Cache-Control': '`no-store`.' } } },
@@ -268,6 +275,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/agents/{id}/activate', operationId: 'activateAgent', tag: 'Triggers', auth: 'api', scopes: ['WRITE_GRAPH'],
     summary: "Activate an agent's trigger: register its webhook",
+    description: "For the user's API key: an app's access token is refused (403), as this uses the user's credential at the provider.",
     pathParams: { id: 'The agent id.' },
     body: { schema: 'agent-activate-request.schema.json', required: false },
     responses: { 201: { schema: 'webhook-body.schema.json', description: 'The registration; in manual mode with the secret, shown this once.', headers: noStore } },
@@ -276,6 +284,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'post', path: '/api/v1/agents/{id}/deactivate', operationId: 'deactivateAgent', tag: 'Triggers', auth: 'api', scopes: ['WRITE_GRAPH'],
     summary: "Deactivate an agent's trigger",
+    description: "For the user's API key: an app's access token is refused (403), as this uses the user's credential at the provider.",
     pathParams: { id: 'The agent id.' },
     responses: { 200: 'webhook-deactivated.schema.json' },
     errors: { 404: 'No such agent of the caller.', 409: 'Not active.' },

@@ -141,7 +141,7 @@ function commonResponses(): Record<string, unknown> {
     BadRequest: error(STATUS_TEXT[400]!),
     Unauthorized: error(STATUS_TEXT[401]!, { 'WWW-Authenticate': { description: 'The schemes to authenticate with.', schema: { type: 'string' } } }),
     Forbidden: error(STATUS_TEXT[403]!),
-    ForbiddenForApps: error("An app's access token, or a session change from another site: this is for the user's own API key or session."),
+    ForbiddenForApps: error("An app's access token, an API key lacking any scope (`detail` names them), or a session change from another site: this is for the user's own full-access API key or session."),
     PayloadTooLarge: error(STATUS_TEXT[413]!),
     UnprocessableEntity: error(STATUS_TEXT[422]!),
     TooManyRequests: error(STATUS_TEXT[429]!, { 'Retry-After': headerRef('RetryAfter'), 'X-RateLimit-Limit': headerRef('XRateLimitLimit'), 'X-RateLimit-Remaining': headerRef('XRateLimitRemaining'), 'X-RateLimit-Reset': headerRef('XRateLimitReset') }),

@@ -227,6 +227,7 @@ export function coreModule(options: CoreModuleOptions = {}): ContainerModule {
             logger: ctx.get<Logger>(Logger),
             agents: agentsOf(ctx)?.runner,
             lifecycle: ctx.get(ExecutionLifecycle),
+            grants: ctx.get<GrantRepository>(GrantRepository, { optional: true }) ?? null,
           }),
       )
       .inSingletonScope();

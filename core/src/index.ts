@@ -61,6 +61,7 @@ export * from './oauth-client/oauth-client.repository.port.js';
 export * from './oauth-client/oauth-artifact-store.port.js';
 export * from './oauth-client/oauth-scope.js';
 export * from './oauth-client/access-token-verifier.port.js';
+export * from './oauth-client/app-authorizations.port.js';
 export * from './oauth-client/oauth-client-cache.js';
 export * from './use-cases/oauth-client.service.js';
 export * from './execution/execution-lifecycle.js';

@@ -323,6 +323,32 @@ describe('ClientWebhookDispatcher (fake clock)', () => {
     expect(await deliveries.get(delivery.id)).to.include({ status: 'delivered' });
   });
 
+  it('opens a client’s signing secret once for many deliveries, and again once the secret was rotated', async () => {
+    const clock = new FakeClock(new Date());
+    const deliveries = new InMemoryClientWebhookRepository();
+    const clients = new InMemoryOAuthClientRepository();
+    await clients.create(clientFixture());
+    const opened: string[] = [];
+    const dispatcher = new ClientWebhookDispatcher({
+      deliveries,
+      clients,
+      webhookSecret: (client) => {
+        opened.push(client.webhookSecret.ciphertext);
+        return client.webhookSecret.ciphertext === 'c' ? SECRET : 'whsec_' + Buffer.alloc(32, 1).toString('base64');
+      },
+      outbound: outboundMock(clock, () => ({ status: 200 })),
+      clock,
+      logger: silentLogger,
+    });
+    for (let i = 0; i < 3; i++) await deliveries.enqueue(deliveryFixture(clock));
+    expect(await dispatcher.dispatchDue()).to.equal(3);
+    expect(opened).to.deep.equal(['c']);
+    await clients.update('app_spec', { webhookSecret: { keyId: 'k', nonce: 'n2', ciphertext: 'c2', tag: 't2' }, updatedAt: clock.now() });
+    await deliveries.enqueue(deliveryFixture(clock));
+    expect(await dispatcher.dispatchDue()).to.equal(1);
+    expect(opened).to.deep.equal(['c', 'c2']);
+  });
+
   describe('send (a delivery handed over by the enqueue of this process)', () => {
     it('sends at once, without reading the delivery back, and records the result on the claim it was stored with', async () => {
       const { clock, deliveries, clients, outbound, dispatcher } = await setup(() => ({ status: 200 }));

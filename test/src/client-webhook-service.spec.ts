@@ -190,27 +190,71 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(await deliveriesOf()).to.have.length(2);
     });
 
-    it("hands what it enqueues to this process's dispatcher, stored claimed for it so that no other dispatcher takes it", async () => {
+    it("sends execution events through this process's dispatcher first, then stores each with its result and moves the target", async () => {
       const { run, webhooks, repo, clock, deliveriesOf } = await compose();
-      const handed: Array<{ id: string; leaseToken: string; client: string }> = [];
+      const sent: string[] = [];
       webhooks.attachSender({
         leaseMs: 60_000,
-        send: (claimed, client, stored) => {
-          handed.push({ id: claimed.delivery.id, leaseToken: claimed.leaseToken, client: client.id });
-          void stored.then((yes) => expect(yes).to.equal(true));
+        send: () => expect.fail('execution events are not stored claimed first'),
+        deliver: async (delivery, client) => {
+          expect(await repo.get(delivery.id)).to.equal(null); // not stored before the attempt
+          expect(client.id).to.equal('app_one');
+          sent.push(delivery.event);
+          return { status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() };
         },
       });
-      await run('t.echo');
-      const stored = await deliveriesOf();
-      expect(handed.map((h) => h.id).sort()).to.deep.equal(stored.map((d) => d.id).sort());
-      expect(handed.map((h) => h.client)).to.deep.equal(['app_one', 'app_one']);
+      const done = await run('t.echo');
+      await webhooks.drain();
+      expect(sent).to.deep.equal(['execution.started', 'execution.completed']);
+      expect((await deliveriesOf()).map((d) => [d.event, d.status, d.attempts, d.lastStatus])).to.deep.equal([
+        ['execution.started', 'delivered', 1, 200],
+        ['execution.completed', 'delivered', 1, 200],
+      ]);
+      expect((await repo.getTarget(done.id))?.stage).to.equal('finished');
       expect(await repo.claimDue(clock.now(), new Date(clock.now().getTime() + 1_000), 10)).to.deep.equal([]);
-      const delivered = { status: 'delivered' as const, attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() };
-      for (const h of handed) expect(await repo.recordAttempt(h.id, h.leaseToken, delivered)).to.equal(true);
-      webhooks.attachSender(null);
+      // Told again (a redelivered job, the reconciliation): nothing is sent twice.
+      await webhooks.finished(done);
+      await webhooks.drain();
+      expect(sent).to.have.length(2);
+    });
+
+    it('stores an execution event whose first attempt failed as pending, due on the retry schedule', async () => {
+      const { run, webhooks, clock, deliveriesOf } = await compose();
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: () => expect.fail('not used'),
+        deliver: async () => ({ status: 'pending', attempts: 1, nextAttemptAt: new Date(clock.now().getTime() + 5_000), lastStatus: 503, lastError: 'answered 503', deliveredAt: null, updatedAt: clock.now() }),
+      });
       await run('t.echo');
-      expect(handed).to.have.length(2);
-      expect(await repo.claimDue(clock.now(), new Date(clock.now().getTime() + 1_000), 10)).to.have.length(2);
+      await webhooks.drain();
+      const stored = await deliveriesOf();
+      expect(stored.map((d) => [d.status, d.attempts, d.lastStatus])).to.deep.equal([
+        ['pending', 1, 503],
+        ['pending', 1, 503],
+      ]);
+      expect(stored[0]!.nextAttemptAt!.getTime() - clock.now().getTime()).to.equal(5_000);
+    });
+
+    it("hands a grant.revoked to this process's dispatcher stored claimed for it, so that no other dispatcher takes it", async () => {
+      const { run, webhooks, repo, clock } = await compose();
+      await run('t.echo'); // the client's endpoint is known now
+      const handed: Array<{ id: string; leaseToken: string }> = [];
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: (claimed, _client, stored) => {
+          handed.push({ id: claimed.delivery.id, leaseToken: claimed.leaseToken });
+          void stored.then((yes) => expect(yes).to.equal(true));
+        },
+        deliver: () => expect.fail('grant.revoked is stored before it is sent'),
+      });
+      await webhooks.revoked({ id: 'grant-1', clientId: 'app_one', userId: 'u', credentialId: 'c', provider: 'p', scopes: [], createdAt: clock.now(), lastUsedAt: null, revokedAt: clock.now() } as never);
+      expect(handed).to.have.length(1);
+      expect((await repo.get(handed[0]!.id))?.event).to.equal('grant.revoked');
+      const claimable = await repo.claimDue(clock.now(), new Date(clock.now().getTime() + 1_000), 10);
+      expect(claimable.map((c) => c.delivery.event).sort()).to.deep.equal(['execution.completed', 'execution.started']); // stored before the dispatcher was attached
+
+      const delivered = { status: 'delivered' as const, attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() };
+      expect(await repo.recordAttempt(handed[0]!.id, handed[0]!.leaseToken, delivered)).to.equal(true);
     });
 
     it('stores the events for an endpoint disabled by a 410 as disabled, unsent; naming the URL on an execute enables it again', async () => {

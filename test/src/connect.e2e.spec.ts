@@ -4,10 +4,10 @@
 // result page whose one script posts `blockyard_connect_result` to the app's origin only.
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey, createKey } from './support/cli.js';
 import { connectForm, connectPath, connectWithCredential, postedMessage, type ConnectParams } from './support/connect-flow.js';
 import { request } from './support/http.js';
-import { Browser, createUser } from './support/oauth-flow.js';
+import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
 import { STANDIN_PROVIDER, standInPluginFixture } from './support/standin-plugin.js';
 import { startOAuthProvider, type OAuthProviderStandIn } from './support/stand-ins/oauth-provider.js';
@@ -60,7 +60,8 @@ describe('connect flow end to end (/connect/:provider, grants, the posted result
     };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
     await createUser(BOB.email, 'Bob Example', BOB.password, env);
-    annKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'DELETE_INTEGRATIONS'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     annReadOnlyKey = await createKey(['READ_INTEGRATIONS'], env);
     bobKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env, { user: BOB.email });
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
@@ -70,6 +71,13 @@ describe('connect flow end to end (/connect/:provider, grants, the posted result
     });
     expect(client.status, JSON.stringify(client.body)).to.equal(201);
     clientId = client.body.client_id;
+    // Only an app the user authorized with integrations:connect may ask for grants: Ann and Bob did.
+    const app = new OAuthApp(base, clientId, client.body.client_secret, `${APP_ORIGIN}/oauth/callback`);
+    for (const user of [ANN, BOB]) {
+      const browser = new Browser(base);
+      await browser.signIn(user.email, user.password);
+      await app.authorize(browser, { scope: 'openid integrations:connect' });
+    }
     const credential = await request(base, 'POST', '/api/v1/credentials', { key: annKey, body: { provider: 'example', kind: 'api_key', title: 'My Example key', secret: { api_key: 'connect-e2e-example-key' } } });
     expect(credential.status, JSON.stringify(credential.body)).to.equal(201);
     credentialId = credential.body.id;
@@ -175,6 +183,48 @@ describe('connect flow end to end (/connect/:provider, grants, the posted result
     } finally {
       expect((await request(base, 'PATCH', `/oauth/clients/${clientId}`, { key: annKey, body: { disabled: false } })).status).to.equal(200);
     }
+  });
+
+  it('posts access_denied to an app the user has not authorized with integrations:connect, and once that authorization is revoked', async () => {
+    const registered = await request(base, 'POST', '/oauth/clients/', { key: annKey, body: { name: 'Unasked App', redirect_uris: [`${APP_ORIGIN}/cb`] } });
+    expect(registered.status, JSON.stringify(registered.body)).to.equal(201);
+    const other = new OAuthApp(base, registered.body.client_id, registered.body.client_secret, `${APP_ORIGIN}/cb`);
+    const browser = await annBrowser();
+    const before = (await grantsOfAnn()).length;
+    const refused = async (why: string) => {
+      const p = params({ clientId: other.clientId });
+      const page = await browser.send('GET', connectPath('example', p));
+      expect(page.status, why).to.equal(403);
+      expect(page.body, why).not.to.contain('value="allow"');
+      const posted = postedMessage(page);
+      expect(posted!.origin, why).to.equal(APP_ORIGIN);
+      expect(posted!.message, why).to.deep.include({ type: 'blockyard_connect_result', success: false, error: 'access_denied', provider: 'example', nonce: p.nonce });
+      expect(posted!.message.error_description, why).to.contain('integrations:connect');
+      return p;
+    };
+
+    // Never authorized.
+    await refused('never authorized');
+    // Authorized, but without integrations:connect.
+    await other.authorize(browser, { scope: 'openid agents:execute' });
+    const p = await refused('authorized without integrations:connect');
+    // A form post (as from a page shown earlier) is refused the same way, creating nothing.
+    const good = await browser.send('GET', connectPath('example', params()));
+    const forged = await browser.send('POST', '/connect/example', { ...connectForm(good, 'allow', { credential_id: credentialId }), client_id: other.clientId, nonce: p.nonce });
+    expect(postedMessage(forged)!.message).to.deep.include({ success: false, error: 'access_denied' });
+    expect(await grantsOfAnn()).to.have.length(before);
+
+    // Authorized with it: the connect page.
+    const { code, verifier } = await other.authorize(browser, { scope: 'openid integrations:connect' });
+    const page = await browser.send('GET', connectPath('example', params({ clientId: other.clientId })));
+    expect(page.status, page.body).to.equal(200);
+    expect(page.body).to.contain('value="allow"');
+    // Revoking that authorization (its refresh token ends the whole grant) takes it away again.
+    const tokens = await other.exchange(code!, verifier);
+    expect(tokens.status, JSON.stringify(tokens.body)).to.equal(200);
+    expect((await other.revoke(tokens.body.refresh_token, 'refresh_token')).status).to.equal(200);
+    await refused('authorization revoked');
+    expect(await grantsOfAnn()).to.have.length(before);
   });
 
   it('posts invalid_scope for a scope the provider does not have, without asking anyone to sign in', async () => {

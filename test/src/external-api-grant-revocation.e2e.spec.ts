@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { request, type JsonResponse } from './support/http.js';
@@ -18,7 +18,7 @@ import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerPr
 const ANN = { email: 'ann@example.org', password: 'Ann-revocation-pässword-2718' };
 const EXAMPLE_KEY = 'revocation-e2e-example-key';
 const REDIRECT = 'https://app.example.com/oauth/callback';
-const APP_SCOPE = 'openid profile agents:execute integrations:list';
+const APP_SCOPE = 'openid profile agents:execute integrations:list integrations:connect';
 
 /** A plugin with one block, `hold.relay`: waits `ms` (stopping at once when cancelled), then passes `text` on. */
 function holdPlugin(): string {
@@ -138,7 +138,8 @@ describe('grant revocation during an external execution, end to end', function (
       BLOCKYARD_OUTBOUND_WEBHOOK_POLL_MS: '100',
     };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    annKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT', 'READ_RUN'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
 
     const registered = await request(base, 'POST', '/oauth/clients/', { key: annKey, body: { name: 'Greeting App', redirect_uris: [REDIRECT], webhook_domains: ['127.0.0.1'] } });

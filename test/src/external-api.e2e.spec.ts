@@ -4,7 +4,7 @@
 // grants (list, get, delete the credential), scopes, other users' and other apps' ids.
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey, createKey } from './support/cli.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { request, type JsonResponse } from './support/http.js';
@@ -96,6 +96,7 @@ describe('external API end to end (/api/external/v1, as an app written from the 
   async function grantFor(client: OAuthApp, credential: string): Promise<string> {
     const browser = new Browser(base);
     await browser.signIn(ANN.email, ANN.password);
+    await client.authorize(browser, { scope: 'openid integrations:connect' }); // only an app the user authorized to connect may ask
     const { posted } = await connectWithCredential(browser, 'example', { clientId: client.clientId, scopes: ['example:resources.write'], nonce: `n-${++nonce}`, redirectOrigin: 'https://app.example.com' }, credential);
     expect(posted!.message.success, JSON.stringify(posted!.message)).to.equal(true);
     return posted!.message.grant_id as string;
@@ -120,7 +121,8 @@ describe('external API end to end (/api/external/v1, as an app written from the 
     };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
     await createUser(BOB.email, 'Bob Example', BOB.password, env);
-    annKey = await createKey(['READ_BLOCK', 'READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'DELETE_INTEGRATIONS', 'READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT', 'READ_RUN'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     bobKey = await createKey(['READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env, { user: BOB.email });
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/chromium.js';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { GuideApp } from './support/guide-app.js';
 import { request } from './support/http.js';
@@ -62,7 +62,8 @@ describe('the external API guide in Chromium (a third-party app, end to end)', f
       BLOCKYARD_PROVIDER_BASE_URLS: `example=${exampleApi.url}/v1`,
     };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    annKey = await createKey(['READ_BLOCK', 'READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS', 'READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT', 'READ_RUN'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     server = await startServerProcess(
       {
         ...env,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey, createKey } from './support/cli.js';
 import { request } from './support/http.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -22,7 +22,10 @@ describe('OAuth client management end to end (/oauth/clients/, as in the externa
   let dataDir: string;
   let server: ServerProcess;
   let base: string;
+  /** Ann's full-access key (every scope), as client management with a key requires. */
   let annKey: string;
+  /** Ann's least-privilege key (READ_BLOCK only, say a CI job's): it may not manage clients. */
+  let annReadOnlyKey: string;
   let bob: Browser;
   const secrets: string[] = [ANN.password, BOB.password];
 
@@ -51,8 +54,9 @@ describe('OAuth client management end to end (/oauth/clients/, as in the externa
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann', ANN.password, env);
     await createUser(BOB.email, 'Bob', BOB.password, env);
-    annKey = await createKey(['READ_BLOCK'], env);
-    secrets.push(annKey);
+    annKey = await createFullKey(env);
+    annReadOnlyKey = await createKey(['READ_BLOCK'], env);
+    secrets.push(annKey, annReadOnlyKey);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = await startServerProcess({ PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
@@ -274,6 +278,68 @@ describe('OAuth client management end to end (/oauth/clients/, as in the externa
       expect((await app.refresh(tokens.body.refresh_token)).body.error).to.equal('invalid_client');
       expect((await request(base, 'GET', `/oauth/clients/${app.clientId}`, { key: annKey })).status).to.equal(404);
       expect((await request(base, 'DELETE', `/oauth/clients/${app.clientId}`, { key: annKey })).status).to.equal(404);
+    });
+  });
+
+  describe('who may manage clients', () => {
+    it('refuses an API key lacking any scope (403 naming them) on every client route, changing nothing; a full-access key may', async () => {
+      const created = await annCreates({ ...GUIDE_BODY, name: 'Trusted' });
+      const id = created.body.client_id;
+      const attempts: Array<[string, string, unknown]> = [
+        ['PATCH', `/oauth/clients/${id}`, { redirect_uris: ['https://evil.example/cb'], webhook_domains: ['evil.example'] }],
+        ['POST', `/oauth/clients/${id}/rotate-secret`, {}],
+        ['DELETE', `/oauth/clients/${id}`, undefined],
+        ['POST', '/oauth/clients/', { ...GUIDE_BODY, name: 'Sneaky' }],
+        ['GET', '/oauth/clients/', undefined],
+        ['GET', `/oauth/clients/${id}`, undefined],
+        ['GET', `/oauth/clients/${id}/webhook-deliveries`, undefined],
+      ];
+      for (const [method, path, body] of attempts) {
+        for (const auth of [{ key: annReadOnlyKey }, { headers: { authorization: `Bearer ${annReadOnlyKey}` } }]) {
+          const res = await request(base, method, path, { ...auth, body });
+          expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).to.equal(403);
+          expect(res.body.detail).to.contain('full-access API key');
+          expect(res.body.detail).to.contain('RUN_AGENT');
+          expect(JSON.stringify(res.body)).not.to.contain('secret_');
+        }
+      }
+      // Nothing changed: the redirect URIs, the secret, the client itself, and no new client.
+      const shown = await request(base, 'GET', `/oauth/clients/${id}`, { key: annKey });
+      expect(shown.status).to.equal(200);
+      expect(shown.body.redirect_uris).to.deep.equal([REDIRECT]);
+      expect(shown.body.webhook_domains).to.deep.equal(GUIDE_BODY.webhook_domains);
+      expect(await secretAccepted(id, created.body.client_secret)).to.equal(true);
+      expect((await request(base, 'GET', '/oauth/clients/', { key: annKey })).body.map((c: { name: string }) => c.name)).not.to.include('Sneaky');
+
+      const patched = await request(base, 'PATCH', `/oauth/clients/${id}`, { key: annKey, body: { redirect_uris: ['https://new.myapp.com/cb'] } });
+      expect(patched.status).to.equal(200);
+      const rotated = await request(base, 'POST', `/oauth/clients/${id}/rotate-secret`, { key: annKey, body: {} });
+      expect(rotated.status).to.equal(200);
+      secrets.push(rotated.body.client_secret);
+      expect((await request(base, 'GET', `/oauth/clients/${id}/webhook-deliveries`, { key: annKey })).status).to.equal(200);
+      expect((await request(base, 'DELETE', `/oauth/clients/${id}`, { key: annKey })).status).to.equal(204);
+    });
+
+    it("refuses an app's access token (403) on every client route, its own client's included", async () => {
+      const created = await annCreates({ ...GUIDE_BODY, name: 'Token Holder' });
+      const id = created.body.client_id;
+      const app = new OAuthApp(base, id, created.body.client_secret, REDIRECT);
+      const { code, verifier } = await app.authorize(new Browser(base), { scope: 'openid READ_BLOCK', user: ANN });
+      const tokens = await app.exchange(code!, verifier);
+      expect(tokens.status).to.equal(200);
+      secrets.push(tokens.body.access_token, tokens.body.refresh_token);
+      const bearer = { authorization: `Bearer ${tokens.body.access_token}` };
+      for (const [method, path, body] of [
+        ['PATCH', `/oauth/clients/${id}`, { redirect_uris: ['https://evil.example/cb'] }],
+        ['POST', `/oauth/clients/${id}/rotate-secret`, {}],
+        ['DELETE', `/oauth/clients/${id}`, undefined],
+        ['GET', `/oauth/clients/${id}/webhook-deliveries`, undefined],
+      ] as Array<[string, string, unknown]>) {
+        const res = await request(base, method, path, { headers: bearer, body });
+        expect(res.status, `${method} ${path}`).to.equal(403);
+        expect(res.body.detail).to.contain("not an app's access token");
+      }
+      expect((await request(base, 'GET', `/oauth/clients/${id}`, { key: annKey })).body.redirect_uris).to.deep.equal([REDIRECT]);
     });
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { request } from './support/http.js';
 import { Browser, createUser, OAuthApp, pkcePair } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -55,7 +55,8 @@ describe('OAuth scopes and CORS end to end (unknown scopes, per-client allow-lis
     dataDir = makeDataDir();
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    annKey = await createKey(['READ_BLOCK', 'IDENTITY'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = await startServerProcess({ PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { request } from './support/http.js';
 import { Browser, createUser, formField, OAuthApp, pkcePair } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -60,7 +60,8 @@ describe('OAuth authorization server end to end (a third-party app with plain fe
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
     await createUser(BOB.email, 'Bob Example', BOB.password, env);
-    annKey = await createKey(['READ_BLOCK', 'EXECUTE_BLOCK', 'READ_RUN', 'IDENTITY'], env);
+    // Client management with a key needs a full-access key (every scope).
+    annKey = await createFullKey(env);
     secrets.push(annKey);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -426,7 +427,8 @@ describe('OAuth authorization codes expire (BLOCKYARD_OAUTH_CODE_TTL_SECONDS)', 
     dataDir = makeDataDir();
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    const key = await createKey(['READ_BLOCK'], env);
+    // Client management with a key needs a full-access key (every scope).
+    const key = await createFullKey(env);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     server = await startServerProcess({ PORT: String(port), BLOCKYARD_PUBLIC_URL: base, BLOCKYARD_OAUTH_CODE_TTL_SECONDS: '1' }, dataDir);

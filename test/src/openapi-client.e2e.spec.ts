@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { createBlockyardClient, type BlockyardClient } from '@blockyard/client';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
 
@@ -28,7 +28,8 @@ describe('GET /openapi.json and @blockyard/client against a real server', functi
     base = `http://127.0.0.1:${port}`;
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    key = await createKey(['READ_BLOCK', 'EXECUTE_BLOCK', 'READ_RUN', 'READ_GRAPH', 'WRITE_GRAPH', 'RUN_AGENT'], env);
+    // Client management with a key needs a full-access key (every scope).
+    key = await createFullKey(env);
     server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
     ann = createBlockyardClient({ baseUrl: base, apiKey: key });
   });

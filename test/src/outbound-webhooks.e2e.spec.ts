@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
 import { ContractValidators } from '@blockyard/contracts';
-import { createKey } from './support/cli.js';
+import { createFullKey } from './support/cli.js';
 import { request } from './support/http.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { connectWithCredential } from './support/connect-flow.js';
@@ -167,7 +167,8 @@ describe('outbound webhooks end to end', function () {
     dataDir = makeDataDir();
     const env = { BLOCKYARD_DATA_DIR: dataDir };
     await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    key = await createKey(['READ_GRAPH', 'WRITE_GRAPH', 'READ_RUN', 'READ_INTEGRATIONS', 'MANAGE_INTEGRATIONS'], env);
+    // Client management with a key needs a full-access key (every scope).
+    key = await createFullKey(env);
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = await startServerProcess(serverEnv(), dataDir);
@@ -182,7 +183,7 @@ describe('outbound webhooks end to end', function () {
     const app = new OAuthApp(base, clientId, registered.body.client_secret, REDIRECT);
     const browser = new Browser(base);
     await browser.signIn(ANN.email, ANN.password);
-    const { code, verifier } = await app.authorize(browser, { scope: 'openid agents:execute' });
+    const { code, verifier } = await app.authorize(browser, { scope: 'openid agents:execute integrations:connect' });
     const tokens = await app.exchange(code!, verifier);
     expect(tokens.status, JSON.stringify(tokens.body)).to.equal(200);
     accessToken = tokens.body.access_token;
@@ -341,6 +342,12 @@ describe('outbound webhooks end to end', function () {
     await waitFor('a refused attempt of both events', () => {
       const tried = receiver.of(id, { all: true });
       return tried.some((r) => r.body.event === 'execution.completed') && tried.some((r) => r.body.event === 'execution.started');
+    });
+    // The refused attempts are in the outbox, due for their retry (a first attempt is recorded with its row).
+    const attempted = new Set(receiver.of(id, { all: true }).map((r) => r.headers['webhook-id']));
+    await waitFor('both refused attempts recorded', async () => {
+      const refused = (await deliveries()).filter((d) => attempted.has(d.id) && d.last_status === 503 && d.status === 'pending');
+      return refused.length === 2 ? refused : null;
     });
     await server.kill(); // SIGKILL: no shutdown at all
     accepting = true;

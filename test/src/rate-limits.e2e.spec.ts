@@ -142,19 +142,34 @@ describe('rate limits (per client and endpoint class, X-RateLimit headers, 429)'
       expect(after.headers.get('x-ratelimit-remaining')).to.equal('1');
     });
 
-    it('limits OAuth endpoints per IP and client_id, answering 429 the OAuth way with Retry-After', async () => {
+  });
+
+  describe('the oauth class, in memory (a server of its own: every oauth request of the IP shares one budget)', () => {
+    let server: ServerProcess;
+    let dataDir: string;
+    before(async () => {
+      dataDir = makeDataDir();
+      server = await startServerProcess(LIMITS, dataDir);
+    });
+    after(async () => {
+      await server?.stop();
+      if (dataDir) removeDataDir(dataDir);
+    });
+
+    it('limits OAuth endpoints per IP alone (a made-up client_id gets no fresh budget), answering 429 the OAuth way with Retry-After', async () => {
       const basic = (clientId: string) => `Basic ${Buffer.from(`${clientId}:wrong-secret`).toString('base64')}`;
+      // Each request names another client_id, in the query string and in HTTP Basic.
       const token = (clientId: string) =>
-        fetch(`${server.url}/oauth/token`, { method: 'POST', headers: { authorization: basic(clientId), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
-      const answers = [await token('app-a'), await token('app-a'), await token('app-a')];
-      expect(answers.map((r) => r.status).every((s) => s === 400 || s === 401)).to.equal(true);
-      expect(answers.map((r) => r.headers.get('x-ratelimit-remaining'))).to.deep.equal(['2', '1', '0']);
-      const refused = await token('app-a');
-      expect(refused.status).to.equal(429);
+        fetch(`${server.url}/oauth/token?client_id=${clientId}`, { method: 'POST', headers: { authorization: basic(clientId), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
+      const answers: Response[] = [];
+      for (let i = 0; i < 6; i++) answers.push(await token(`app-${randomBytes(6).toString('hex')}`));
+      expect(answers.slice(0, 3).every((r) => r.status === 400 || r.status === 401), answers.map((r) => r.status).join(' ')).to.equal(true);
+      expect(answers.slice(0, 3).map((r) => r.headers.get('x-ratelimit-remaining'))).to.deep.equal(['2', '1', '0']);
+      expect(answers.slice(3).map((r) => r.status)).to.deep.equal([429, 429, 429]);
+      const refused = answers[3]!;
       expect(await refused.json()).to.deep.equal({ error: 'too_many_requests', error_description: `rate limit exceeded: 3 oauth requests per minute; retry in ${refused.headers.get('retry-after')} s` });
       expect(Number(refused.headers.get('retry-after'))).to.be.within(1, 60);
-      const otherApp = await token('app-b');
-      expect([otherApp.status, otherApp.headers.get('x-ratelimit-remaining')]).to.deep.equal([401, '2']);
+      expectRateLimitHeaders(refused, 3, 60, 'refused oauth request');
     });
   });
 

@@ -11,6 +11,7 @@ import {
   silentLogger,
   unknownOAuthScopes,
   type AccessTokenVerifier,
+  type AppAuthorizations,
   type Logger,
   type OAuthArtifactStore,
   type OAuthClientRepository,
@@ -20,7 +21,7 @@ import {
 import type ProviderType from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { errorPageHtml } from './error-page.js';
-import { ArtifactAdapter, ClientAdapter, Housekeeping, type InvalidGrantClass } from './oidc-storage.adapter.js';
+import { ArtifactAdapter, ClientAdapter, Housekeeping, storageId, type InvalidGrantClass } from './oidc-storage.adapter.js';
 import type { OAuthServerKeys } from './signing-keys.js';
 
 /** Token and code lifetimes, in seconds. */
@@ -95,7 +96,7 @@ const DETAILED_ERRORS = new Set(['invalid_grant']);
  *
  * oidc-provider is loaded, and the signing keys read, on first use.
  */
-export class OAuthServer implements AccessTokenVerifier {
+export class OAuthServer implements AccessTokenVerifier, AppAuthorizations {
   private started: Promise<{ provider: ProviderType; handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> }> | undefined;
   private readonly logger: Logger;
 
@@ -152,6 +153,7 @@ export class OAuthServer implements AccessTokenVerifier {
     const scopes = knownOAuthScopes(String(interaction.params.scope ?? ''));
     if (scopes.length) grant.addOIDCScope(scopes.join(' '));
     const grantId = await grant.save();
+    await this.rememberGrant(outcome.userId, String(interaction.params.client_id), grantId);
     return provider.interactionResult(req, res, { login: { accountId: outcome.userId }, consent: { grantId } }, { mergeWithLastSubmission: false });
   }
 
@@ -180,6 +182,52 @@ export class OAuthServer implements AccessTokenVerifier {
     const held = accessToken.scopes;
     const scopes = client.scopes ? new Set(oauthClientScopes(client).filter((s) => held.has(s))) : held;
     return { userId: accessToken.accountId, scopes, via: `oauth:${client.id}`, clientId: client.id };
+  }
+
+  /**
+   * AppAuthorizations: whether one of the user's grants (consents) of this client that are still
+   * live (not revoked by a revoked refresh token or a replay, not expired, the client not deleted
+   * or disabled) includes `scope`, read narrowed to the client's current scope allow-list.
+   */
+  async hasAuthorized(userId: string, clientId: string, scope: string): Promise<boolean> {
+    if (!userId || !clientId || clientId.length > 200) return false;
+    const client = await this.options.clients.get(clientId);
+    if (!client || !isOAuthClientActive(client)) return false;
+    const index = await this.options.artifacts.find(AUTHORIZATIONS_MODEL, authorizationsId(userId, clientId));
+    const grantIds = grantIdsOf(index?.payload);
+    if (!grantIds.length) return false;
+    const { provider } = await this.ready();
+    for (const grantId of grantIds) {
+      const grant = await provider.Grant.find(grantId);
+      if (!grant || grant.accountId !== userId || grant.clientId !== clientId) continue;
+      if (grant.getOIDCScope().split(' ').includes(scope)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Adds a grant to the user's authorizations of the client (the index hasAuthorized reads:
+   * the artifact store finds grants by id only). It belongs to the client, so that deleting the
+   * client deletes it; it lives as long as its newest grant can; gone grants are dropped from it.
+   */
+  private async rememberGrant(userId: string, clientId: string, grantId: string): Promise<void> {
+    const { artifacts } = this.options;
+    const id = authorizationsId(userId, clientId);
+    const known = grantIdsOf((await artifacts.find(AUTHORIZATIONS_MODEL, id))?.payload);
+    const kept: string[] = [];
+    for (const old of known) if (old !== grantId && (await artifacts.find('Grant', storageId(old)))) kept.push(old);
+    const grantSeconds = grantTtlSeconds(this.options.ttl ?? {});
+    await artifacts.upsert({
+      model: AUTHORIZATIONS_MODEL,
+      id,
+      payload: { accountId: userId, clientId, grantIds: [grantId, ...kept].slice(0, MAX_REMEMBERED_GRANTS) },
+      grantId: null,
+      clientId,
+      userCode: null,
+      uid: null,
+      expiresAt: new Date(Date.now() + grantSeconds * 1000),
+      consumedAt: null,
+    });
   }
 
   private async interactionFor(provider: ProviderType, uid: string, req: IncomingMessage, res: ServerResponse) {
@@ -321,7 +369,7 @@ export class OAuthServer implements AccessTokenVerifier {
         AuthorizationCode: Math.min(ttl.authorizationCodeSeconds ?? 60, 600),
         RefreshToken: refreshSeconds,
         IdToken: 3600,
-        Grant: Math.max(ttl.grantSeconds ?? 365 * 86_400, refreshSeconds),
+        Grant: grantTtlSeconds(ttl),
         Interaction: ttl.interactionSeconds ?? 1800,
         Session: 12 * 3600,
         ClientCredentials: 600,
@@ -331,6 +379,25 @@ export class OAuthServer implements AccessTokenVerifier {
       },
     };
   }
+}
+
+/** Our own artifact model: a user's grants (consents) of one client, newest first (see OAuthServer.rememberGrant). */
+const AUTHORIZATIONS_MODEL = 'BlockyardAuthorizations';
+/** Grants kept in that index; older ones still work, but are no longer found by hasAuthorized. */
+const MAX_REMEMBERED_GRANTS = 20;
+
+function authorizationsId(userId: string, clientId: string): string {
+  return storageId(`${clientId}\u0000${userId}`);
+}
+
+function grantIdsOf(payload: Readonly<Record<string, unknown>> | undefined): string[] {
+  const ids = payload?.grantIds;
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && id.length > 0) : [];
+}
+
+/** How long a grant (consent) lives: refresh tokens stop working after it, so never shorter than they do. */
+function grantTtlSeconds(ttl: OAuthServerTtl): number {
+  return Math.max(ttl.grantSeconds ?? 365 * 86_400, ttl.refreshTokenSeconds ?? 30 * 86_400);
 }
 
 function isProtocolPath(path: string): boolean {

@@ -32,7 +32,7 @@ export function startClientWebhookLoop(container: Container, config: ClientWebho
   return {
     async stop() {
       service.attachSender(null);
-      await Promise.all([sending.stop(), reconciling.stop(), pruning.stop(), dispatcher.drain()]);
+      await Promise.all([sending.stop(), reconciling.stop(), pruning.stop(), service.drain(), dispatcher.drain()]);
     },
   };
 }

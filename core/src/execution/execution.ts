@@ -60,7 +60,10 @@ export function newExecution(fields: {
   inputs: Record<string, unknown>;
   now: Date;
   agent?: ExecutionAgent;
-  /** The grants an app's execution goes through; none (or empty): absent. */
+  /**
+   * An app's execution: the grants it goes through (possibly none). Present, even empty, it
+   * marks the execution as an app's, whose every credential must come through a live grant.
+   */
   grantIds?: readonly string[];
 }): Execution {
   return {
@@ -68,7 +71,7 @@ export function newExecution(fields: {
     userId: fields.userId,
     blockId: fields.blockId,
     ...(fields.agent ? { agent: fields.agent } : {}),
-    ...(fields.grantIds?.length ? { grantIds: [...fields.grantIds] } : {}),
+    ...(fields.grantIds ? { grantIds: [...fields.grantIds] } : {}),
     status: 'queued',
     inputs: fields.inputs,
     outputs: {},

@@ -3,6 +3,7 @@ import { AgentRepository } from '../agent/agent.repository.port.js';
 import { BlockRegistry } from '../block/block-registry.port.js';
 import { CredentialRepository } from '../credential/credential.repository.port.js';
 import type { SystemCredentialResolver } from '../credential/system-credential-resolver.js';
+import { AppAuthorizations } from '../oauth-client/app-authorizations.port.js';
 import { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
 import { ProviderRegistry } from '../provider/provider-registry.js';
 import { Clock } from '../system/clock.port.js';
@@ -30,6 +31,8 @@ export function bindGrants(bind: Bind, systemCredentials: SystemCredentialResolv
   bind(GrantService)
     .toDynamicValue((ctx) => {
       let events: GrantEvents | undefined;
+      // Looked up on use: the authorization server's module may be loaded after this one.
+      const authorizations = (): AppAuthorizations | undefined => ctx.get<AppAuthorizations>(AppAuthorizations, { optional: true });
       return new GrantService({
         grants: ctx.get<GrantRepository>(GrantRepository),
         clients: ctx.get<OAuthClientRepository>(OAuthClientRepository),
@@ -38,6 +41,7 @@ export function bindGrants(bind: Bind, systemCredentials: SystemCredentialResolv
         credentialDeleter: { deleteCredential: (userId, id) => ctx.get(CredentialService).deleteCredential(userId, id) },
         events: { revoked: (grant) => (events ??= ctx.get<GrantEvents>(GrantEvents, { optional: true }) ?? noopGrantEvents).revoked(grant) },
         executions: { grantRevoked: (grantId) => ctx.get(ExecutionService).grantRevoked(grantId) },
+        authorizations: { hasAuthorized: async (userId, clientId, scope) => (await authorizations()?.hasAuthorized(userId, clientId, scope)) ?? false },
         clock: ctx.get<Clock>(Clock),
         ids: ctx.get<IdGenerator>(IdGenerator),
         logger: ctx.get<Logger>(Logger),

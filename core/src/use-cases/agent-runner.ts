@@ -182,9 +182,10 @@ export class AgentRunner {
       return;
     }
     const { credentialId, blockInputs } = block.definition.credentials ? splitCredentialInput({ ...run.inputs }) : { credentialId: undefined, blockInputs: { ...run.inputs } };
-    if (credentialId && execution.grantIds?.length) {
+    if (credentialId && execution.grantIds) {
       // An app's execution: its grants on this credential are read now, so that a revocation
-      // committed before this point keeps the credential from this run.
+      // committed before this point keeps the credential from this run. A credential that came
+      // in through a link (not named by the node, so not checked at execute) needs a grant too.
       const refused = await this.#grantRefusal(execution, credentialId);
       if (refused) {
         logger.warn('node run refused its credential by its grants', { executionId: execution.id, nodeId: node.id, blockId: node.blockId, error: refused });

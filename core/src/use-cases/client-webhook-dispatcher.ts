@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/domain.errors.js';
-import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS, type ClaimedClientWebhookDelivery, type ClientWebhookAttemptResult } from '../client-webhook/client-webhook-delivery.js';
+import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS, type ClaimedClientWebhookDelivery, type ClientWebhookAttemptResult, type ClientWebhookDelivery } from '../client-webhook/client-webhook-delivery.js';
 import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
 import { clientWebhookSignatureHeaders } from '../client-webhook/client-webhook-signature.js';
 import { clientWebhookUrlProblem } from '../client-webhook/client-webhook-url.js';
@@ -35,6 +35,9 @@ export interface ClientWebhookDispatcherDeps {
   logger: Logger;
 }
 
+/** How long an opened webhook signing secret is reused, and how many are kept. */
+const OPENED_SECRET_TTL_MS = 60_000;
+const OPENED_SECRETS_MAX = 1_000;
 /** The longest Retry-After honoured: a day. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
 /** Most batches one `dispatchDue` sends before it returns (the next tick goes on). */
@@ -62,6 +65,7 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
   readonly #random: () => number;
   readonly #fetch: ContextFetch;
   readonly #sending = new Set<Promise<void>>();
+  readonly #secrets = new Map<string, { secret: string; until: number }>();
 
   constructor(
     private readonly deps: ClientWebhookDispatcherDeps,
@@ -101,6 +105,22 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
     const attempt = this.attempt(claimed, client, stored);
     this.#sending.add(attempt);
     void attempt.finally(() => this.#sending.delete(attempt));
+  }
+
+  /**
+   * LocalWebhookSender: the first attempt of a delivery its enqueuer stores afterwards, with the
+   * result this answers (its client was read, and its endpoint checked, for it just now).
+   */
+  async deliver(delivery: ClientWebhookDelivery, client: OAuthClient): Promise<ClientWebhookAttemptResult> {
+    let result: ClientWebhookAttemptResult;
+    try {
+      result = await this.#send({ delivery, leaseToken: '', leaseUntil: delivery.createdAt }, client);
+    } catch (e) {
+      // Storage failed (a 410's endpoint switch): tried again on the schedule.
+      result = this.#retryOrGiveUp(delivery.attempts + 1, null, `could not finish the attempt: ${e instanceof Error ? e.message : String(e)}`, undefined);
+    }
+    this.#logResult(delivery, result);
+    return result;
   }
 
   /** Resolves once the attempts handed over by `send` so far have ended. */
@@ -144,7 +164,26 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
       this.deps.logger.warn('outbound webhook result could not be recorded', { deliveryId: delivery.id, error: e instanceof Error ? e.message : String(e) });
       return false;
     });
-    if (!recorded) return;
+    if (recorded) this.#logResult(delivery, result);
+  }
+
+  /**
+   * The client's webhook signing secret. Opening it (AES-GCM) costs more than signing, so an
+   * opened secret is reused for a minute, keyed by its sealed form: a rotated secret is a new
+   * key at once.
+   */
+  #openSecret(client: OAuthClient): string {
+    const sealed = `${client.id}\n${client.webhookSecret.keyId}\n${client.webhookSecret.ciphertext}\n${client.webhookSecret.tag}`;
+    const now = Date.now();
+    const cached = this.#secrets.get(sealed);
+    if (cached && cached.until > now) return cached.secret;
+    const secret = this.deps.webhookSecret(client);
+    if (this.#secrets.size >= OPENED_SECRETS_MAX) this.#secrets.delete(this.#secrets.keys().next().value!);
+    this.#secrets.set(sealed, { secret, until: now + OPENED_SECRET_TTL_MS });
+    return secret;
+  }
+
+  #logResult(delivery: ClientWebhookDelivery, result: ClientWebhookAttemptResult): void {
     const fields = { deliveryId: delivery.id, clientId: delivery.clientId, event: delivery.event, attempt: result.attempts, httpStatus: result.lastStatus };
     if (result.status === 'delivered') this.deps.logger.debug('outbound webhook delivered', fields);
     else if (result.status === 'pending') this.deps.logger.info('outbound webhook attempt failed; retrying later', { ...fields, error: result.lastError, nextAttemptAt: result.nextAttemptAt?.toISOString() });
@@ -174,7 +213,7 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
 
     let secret: string;
     try {
-      secret = this.deps.webhookSecret(client);
+      secret = this.#openSecret(client);
     } catch {
       // A key missing from the configured encryption keys: retried, in case it comes back.
       return this.#retryOrGiveUp(attempts, null, "not sent: the client's webhook signing secret cannot be opened (is its encryption key configured?)", undefined);

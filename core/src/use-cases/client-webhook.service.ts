@@ -16,8 +16,10 @@ import {
   clientWebhookDeliveryId,
   DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS,
   type ClaimedClientWebhookDelivery,
+  type ClientWebhookAttemptResult,
   type ClientWebhookDelivery,
   type ClientWebhookDeliveryStatus,
+  type ClientWebhookTarget,
   type ClientWebhookTargetStage,
 } from '../client-webhook/client-webhook-delivery.js';
 import { executionFinishedEvent, executionStartedEvent, grantRevokedEvent, serializeClientWebhookEvent, type ClientWebhookEventBody } from '../client-webhook/client-webhook-event.js';
@@ -65,6 +67,11 @@ export interface ClientWebhookDeliveryPage {
  */
 export class ClientWebhookService implements ExecutionLifecycleListener, ExecutionWebhookTargets, GrantEvents {
   #sender: LocalWebhookSender | null = null;
+  /** Deliveries this process is sending before storing them, by id (so that none is sent twice at once from here). */
+  readonly #sendingIds = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Executions whose execution.started this process enqueued, until their end is enqueued. */
+  readonly #startedHere = new Set<string>();
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
 
@@ -111,7 +118,9 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async started(execution: Execution): Promise<void> {
     const target = await this.deps.deliveries.getTarget(execution.id);
     if (!target || target.stage !== 'none') return;
-    await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, 'started');
+    // The target's stage stays `none`: the delivery row says the event is out (see #startedEnqueued).
+    remember(this.#startedHere, execution.id);
+    await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, null);
   }
 
   /**
@@ -121,10 +130,17 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async finished(execution: Execution): Promise<void> {
     const target = await this.deps.deliveries.getTarget(execution.id);
     if (!target || target.stage === 'finished') return;
-    if (target.stage === 'none' && execution.startedAt) {
-      await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, 'started');
+    if (target.stage === 'none' && execution.startedAt && !(await this.#startedEnqueued(target))) {
+      await this.enqueueForTarget(target, executionStartedEvent(execution, this.deps.clock.now()), `execution.started:${execution.id}`, null);
     }
     await this.enqueueFinished(target, execution);
+    this.#startedHere.delete(execution.id);
+  }
+
+  /** Whether the execution's execution.started is out: told here, or its delivery row is stored. */
+  async #startedEnqueued(target: ClientWebhookTarget): Promise<boolean> {
+    if (this.#startedHere.has(target.executionId)) return true;
+    return (await this.deps.deliveries.get(clientWebhookDeliveryId(target.clientId, target.url, `execution.started:${target.executionId}`))) !== null;
   }
 
   /** GrantEvents: enqueues grant.revoked to each of the client's endpoints that is not disabled. */
@@ -160,7 +176,8 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
         }
         if (execution.status === 'queued') continue;
         if (target.stage === 'none' && execution.startedAt) {
-          if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`, 'started')) enqueued++;
+          if (await this.#startedEnqueued(target)) await this.deps.deliveries.advanceTarget(execution.id, 'started');
+          else if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`, 'started')) enqueued++;
         }
         if (isFinished(execution.status) && (await this.enqueueFinished(target, execution))) enqueued++;
       }
@@ -203,30 +220,87 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     return this.enqueueForTarget(target, executionFinishedEvent(execution, this.deps.clock.now()), `execution.finished:${execution.id}`, 'finished');
   }
 
-  /** Enqueues an execution event for its target, and moves the target to `stage` beside it (one commit under group commit). */
-  private async enqueueForTarget(target: { executionId: string; clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string, stage: ClientWebhookTargetStage): Promise<boolean> {
+  /**
+   * Enqueues an execution event for its target, and moves the target to `stage` (if any) beside
+   * it (one commit under group commit).
+   *
+   * With a dispatcher in this process, a pending event is sent first and stored with the
+   * attempt's result (delivered, or pending its retry), the target moved in the same commit: one
+   * write for the row instead of two, and the receiver hears of it without waiting for storage.
+   * Until that commit the target's stage holds the event: should this process die in between,
+   * the reconciliation enqueues it again (so it can arrive twice, with one webhook-id). Answers
+   * whether it enqueued the event (false: enqueued before, or being sent by this process now).
+   */
+  private async enqueueForTarget(target: { executionId: string; clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string, stage: ClientWebhookTargetStage | null): Promise<boolean> {
+    const { deliveries } = this.deps;
+    const advance = () => (stage ? deliveries.advanceTarget(target.executionId, stage) : null);
     const client = await this.deps.clients.get(target.clientId);
     if (!client) {
-      await this.deps.deliveries.advanceTarget(target.executionId, stage);
+      await advance();
       return false;
     }
-    const [stored] = await Promise.all([this.enqueue(client, target.url, body, eventKey), this.deps.deliveries.advanceTarget(target.executionId, stage)]);
+    const delivery = await this.#delivery(client, target.url, body, eventKey);
+    const sender = delivery.status === 'pending' ? this.#sender : null;
+    if (!sender) {
+      const [stored] = await Promise.all([deliveries.enqueue(delivery), advance()]);
+      return stored;
+    }
+    if (this.#sendingIds.has(delivery.id)) return false;
+    this.#sendingIds.add(delivery.id);
+    this.#track(
+      (async () => {
+        try {
+          const result = await sender.deliver(delivery, client);
+          await Promise.all([deliveries.enqueue({ ...delivery, ...result }), advance()]);
+        } catch (e) {
+          this.deps.logger.warn('outbound webhook sent but not recorded; the reconciliation enqueues it again', { deliveryId: delivery.id, error: e instanceof Error ? e.message : String(e) });
+        } finally {
+          this.#sendingIds.delete(delivery.id);
+        }
+      })(),
+    );
+    return true;
+  }
+
+  /** Resolves once the events this process is sending (sent first, then stored) are stored. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size) await Promise.all([...this.#inFlight]);
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  /**
+   * Stores the event's delivery to `url` (once per event and endpoint), handed to this
+   * process's dispatcher when there is one (stored claimed for it, and sent while the row
+   * commits), else left for a dispatcher's next run.
+   */
+  private async enqueue(client: OAuthClient, url: string, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
+    const delivery = await this.#delivery(client, url, body, eventKey);
+    const sender = delivery.status === 'pending' ? this.#sender : null;
+    if (!sender) return this.deps.deliveries.enqueue(delivery);
+    // Should the row not be stored after all (another process stored it first, or storage
+    // failed), the attempt is not recorded here: whoever holds the row sends it, so at worst the
+    // event arrives twice with one webhook-id, which Standard Webhooks receivers deduplicate.
+    const claim = { leaseToken: randomUUID(), leaseUntil: new Date(delivery.createdAt.getTime() + sender.leaseMs) };
+    const stored = this.deps.deliveries.enqueue(delivery, claim);
+    sender.send({ delivery, ...claim }, client, stored);
     return stored;
   }
 
   /**
-   * Stores the event's delivery to `url` (once per event and endpoint). A delivery to a disabled
-   * endpoint, or to a URL the client may no longer receive webhooks at, is stored settled
-   * (disabled, failed), so that its owner sees why nothing was sent. A pending one is handed to
-   * this process's dispatcher when there is one (stored claimed for it), else left for a
-   * dispatcher's next run.
+   * The event's delivery to `url`. One to a disabled endpoint, or to a URL the client may no
+   * longer receive webhooks at, is settled at once (disabled, failed; never sent), so that its
+   * owner sees why nothing was sent.
    */
-  private async enqueue(client: OAuthClient, url: string, body: ClientWebhookEventBody, eventKey: string): Promise<boolean> {
+  async #delivery(client: OAuthClient, url: string, body: ClientWebhookEventBody, eventKey: string): Promise<ClientWebhookDelivery> {
     const now = this.deps.clock.now();
     const endpoint = await this.deps.deliveries.getEndpoint(client.id, url);
     const problem = clientWebhookUrlProblem(url, client.webhookDomains);
     const status: ClientWebhookDeliveryStatus = endpoint?.disabledAt ? 'disabled' : problem ? 'failed' : 'pending';
-    const delivery: ClientWebhookDelivery = {
+    return {
       id: clientWebhookDeliveryId(client.id, url, eventKey),
       clientId: client.id,
       url,
@@ -243,17 +317,15 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
       updatedAt: now,
       deliveredAt: null,
     };
-    const sender = status === 'pending' ? this.#sender : null;
-    if (!sender) return this.deps.deliveries.enqueue(delivery);
-    // Sent while its row commits: the receiver hears of the event one commit sooner. Should the
-    // row not be stored after all (another process stored it first, or storage failed), the
-    // attempt is not recorded here: whoever holds the row sends it, so at worst the event
-    // arrives twice with one webhook-id, which Standard Webhooks receivers deduplicate.
-    const claim = { leaseToken: randomUUID(), leaseUntil: new Date(now.getTime() + sender.leaseMs) };
-    const stored = this.deps.deliveries.enqueue(delivery, claim);
-    sender.send({ delivery, ...claim }, client, stored);
-    return stored;
   }
+}
+
+const REMEMBERED_STARTS = 10_000;
+
+/** Adds `id` to a set kept to its most recent REMEMBERED_STARTS entries. */
+function remember(set: Set<string>, id: string): void {
+  if (set.size >= REMEMBERED_STARTS) set.delete(set.values().next().value!);
+  set.add(id);
 }
 
 /** A dispatcher in this process, to which deliveries enqueued here are handed (ClientWebhookDispatcher.sendNow). */
@@ -265,4 +337,6 @@ export interface LocalWebhookSender {
    * whether this call stored it); `client` was read for it just now.
    */
   send(claimed: ClaimedClientWebhookDelivery, client: OAuthClient, stored: Promise<boolean>): void;
+  /** Makes the first attempt of a delivery not stored yet and answers its result, to store it with (never throws). */
+  deliver(delivery: ClientWebhookDelivery, client: OAuthClient): Promise<ClientWebhookAttemptResult>;
 }

@@ -9,6 +9,8 @@ import type { ExecutionRepository } from '../execution/execution.repository.port
 import { finish, isFinished, start, type Execution } from '../execution/execution.js';
 import { DomainError } from '../errors/domain.errors.js';
 import { splitCredentialInput } from '../credential/credential-input.js';
+import type { GrantRepository } from '../grant/grant.repository.port.js';
+import { isGrantLive } from '../grant/grant.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
 
@@ -25,6 +27,11 @@ export interface ExecutionRunnerDeps {
   agents?: AgentRunner;
   /** Told of starts and finishes. */
   lifecycle?: ExecutionLifecycle;
+  /**
+   * Read before an app's block execution (one with grantIds) resolves its credential; absent:
+   * such executions fail, as their grants cannot be checked (as AgentRunner does for node runs).
+   */
+  grants?: Pick<GrantRepository, 'get'> | null;
 }
 
 /** Use case runExecution (the worker's side) and the recovery of executions a restart left behind. */
@@ -88,6 +95,16 @@ export class ExecutionRunner {
       }
       let parts;
       const { credentialId, blockInputs } = block.definition.credentials ? splitCredentialInput(running.inputs) : { credentialId: undefined, blockInputs: running.inputs };
+      if (credentialId && running.grantIds?.length) {
+        // An app's execution: its grants on this credential are read now, so that a revocation
+        // committed before this point keeps the credential from the run.
+        const refused = await this.#grantRefusal(running, credentialId);
+        if (refused) {
+          logger.warn('execution refused its credential by its grants', { executionId, blockId: running.blockId, error: refused });
+          await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: refused });
+          return;
+        }
+      }
       try {
         parts = await runContexts.forRun(block, running.userId, credentialId);
       } catch (e) {
@@ -133,6 +150,26 @@ export class ExecutionRunner {
       count++;
     }
     return count;
+  }
+
+  /**
+   * Why an app's execution may not use `credentialId` now, or null when it may: every grant of
+   * the execution on that credential must exist and be live, and there must be one (as
+   * AgentRunner checks a node run's).
+   */
+  async #grantRefusal(execution: Execution, credentialId: string): Promise<string | null> {
+    const repository = this.deps.grants;
+    if (!repository) return `the grants of execution ${execution.id} cannot be checked on this worker (no grant storage)`;
+    const ids = execution.grantIds ?? [];
+    const grants = await Promise.all(ids.map((id) => repository.get(id)));
+    let covered = false;
+    for (const [i, grant] of grants.entries()) {
+      if (!grant) return `grant ${ids[i]} no longer exists`;
+      if (grant.credentialId !== credentialId) continue;
+      if (!isGrantLive(grant)) return `grant ${grant.id} was revoked`;
+      covered = true;
+    }
+    return covered ? null : `credential ${credentialId} is not covered by any grant of this execution`;
   }
 
   async #finish(running: Execution, outcome: { status: 'completed' | 'failed' | 'cancelled'; outputs: Record<string, unknown[]>; costUsd: number; error: string | null }): Promise<void> {

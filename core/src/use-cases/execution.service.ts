@@ -56,6 +56,17 @@ export interface ExecuteAgentOptions {
   alongside?: () => Promise<unknown>;
 }
 
+/** What starts a block execution besides its inputs. */
+export interface ExecuteBlockOptions {
+  waitMs?: number;
+  /** The new execution's id, when the caller made it (to record it first); default a new one. */
+  executionId?: string;
+  /** An app's execution: the credential grant it goes through, checked again by the runner before it resolves the credential. */
+  grantIds?: readonly string[];
+  /** The caller's own writes for this execution (an app's record of it), made before it is stored and queued. */
+  alongside?: () => Promise<unknown>;
+}
+
 /** Use cases executeBlock, getExecution, cancelExecution (the caller's side of executions). */
 export class ExecutionService {
   constructor(private readonly deps: ExecutionServiceDeps) {}
@@ -64,7 +75,7 @@ export class ExecutionService {
    * Validates, persists, then enqueues, and answers the `queued` execution; with `waitMs`, waits
    * up to that long for it to finish and answers it as it then is.
    */
-  async executeBlock(userId: string, blockId: string, inputs: Record<string, unknown>, options: { waitMs?: number } = {}): Promise<Execution> {
+  async executeBlock(userId: string, blockId: string, inputs: Record<string, unknown>, options: ExecuteBlockOptions = {}): Promise<Execution> {
     const { registry, executions, queue, clock, ids } = this.deps;
     const block = registry.get(blockId);
     if (!block) throw new NotFoundError(`block ${blockId} not found`);
@@ -77,7 +88,8 @@ export class ExecutionService {
       if (credentialId) Object.assign(blockInputs, { credentials: { id: credentialId } });
       inputs = blockInputs;
     }
-    const execution = newExecution({ id: ids.next(), userId, blockId, inputs, now: clock.now() });
+    const execution = newExecution({ id: options.executionId ?? ids.next(), userId, blockId, inputs, now: clock.now(), grantIds: options.grantIds });
+    await options.alongside?.();
     await executions.create(execution);
     return this.#submit(userId, execution, options.waitMs);
   }

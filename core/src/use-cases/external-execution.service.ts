@@ -8,6 +8,7 @@ import type { ExecutionWebhookTargets } from '../grant/execution-webhook-targets
 import type { ExternalExecution, ExternalExecutionRepository } from '../grant/external-execution.repository.port.js';
 import { grantCovers, type Grant } from '../grant/grant.js';
 import { checkWebhookUrl } from '../grant/webhook-url.js';
+import { splitCredentialInput } from '../credential/credential-input.js';
 import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
 import type { Clock } from '../system/clock.port.js';
 import type { IdGenerator } from '../system/id-generator.port.js';
@@ -116,6 +117,82 @@ export class ExternalExecutionService {
     }
   }
 
+  /**
+   * An app's block execution through `/api/v1` (`POST /api/v1/blocks/:id/execute` with its
+   * access token): a block that takes a credential named in `inputs.credentials` runs only
+   * through a live grant of the app on that credential covering the block's scopes
+   * (PermissionError "Grant validation failed: ..." otherwise); one naming none uses the
+   * provider's system credential (or is refused as for the user) and needs no grant. The
+   * execution carries the grant (the runner checks it again before it resolves the credential)
+   * and is recorded as the app's.
+   */
+  async executeBlock(actor: AppActor, blockId: string, inputs: Record<string, unknown>, options: { waitMs?: number } = {}): Promise<Execution> {
+    await this.#activeClient(actor);
+    const requirement = this.deps.registry.get(blockId)?.definition.credentials;
+    const grants: Grant[] = [];
+    if (requirement) {
+      const { credentialId } = splitCredentialInput(inputs);
+      if (credentialId) {
+        const fail = (reason: string): never => {
+          throw new PermissionError(`Grant validation failed: ${reason}`);
+        };
+        const scopes = requirement.scopes ?? [];
+        const onCredential = (await this.deps.grants.liveGrantsFor(actor)).filter((g) => g.credentialId === credentialId);
+        if (!onCredential.length) fail(`No valid grants found for requested integrations: block ${blockId} uses a ${requirement.provider} credential this app holds no live grant for`);
+        const covering = onCredential.find((g) => grantCovers(g, scopes));
+        if (!covering) {
+          const held = [...new Set(onCredential.flatMap((g) => g.scopes))];
+          fail(`block ${blockId} needs ${requirement.provider} scope(s) ${scopes.filter((s) => !held.includes(s)).join(', ')} that no grant of this app covers (granted: ${held.join(', ') || 'none'})`);
+        }
+        grants.push(covering!);
+      }
+    }
+    return this.#recorded(actor, grants, (executionId, alongside) =>
+      this.deps.executions.executeBlock(actor.userId, blockId, inputs, { waitMs: options.waitMs, executionId, grantIds: grants.map((g) => g.id), alongside }),
+    );
+  }
+
+  /**
+   * An app's agent execution through `/api/v1` (`POST /api/v1/agents/:id/execute` with its
+   * access token): the external API's grant validation (of the version asked for, default the
+   * latest) and record, without Idempotency-Key or webhook; with `waitMs`, answers the
+   * execution as it is once finished or after that long.
+   */
+  async executeAgentWaiting(actor: AppActor, agentId: string, inputs: Record<string, unknown>, options: { version?: number; waitMs?: number } = {}): Promise<Execution> {
+    await this.#activeClient(actor);
+    const { grants, agent, version } = await this.#validate(actor, agentId, null, options.version);
+    return this.#recorded(actor, grants, (executionId, alongside) =>
+      this.deps.executions.executeAgent(actor.userId, agentId, inputs, { version, agent, executionId, grantIds: grants.map((g) => g.id), alongside, waitMs: options.waitMs }),
+    );
+  }
+
+  async #activeClient(actor: AppActor): Promise<void> {
+    const client = await this.deps.clients.get(actor.clientId);
+    if (!client || client.disabledAt) throw new UnauthorizedError('this app is disabled or was deleted');
+  }
+
+  /**
+   * Starts an execution recorded as the app's (the record written beside it, removed again
+   * when nothing was started), and marks the grants it uses as used.
+   */
+  async #recorded(actor: AppActor, grants: readonly Grant[], start: (executionId: string, alongside: () => Promise<void>) => Promise<Execution>): Promise<Execution> {
+    const { records, clock, ids } = this.deps;
+    const record: ExternalExecution = { executionId: ids.next(), clientId: actor.clientId, userId: actor.userId, idempotencyKey: null, requestHash: null, createdAt: clock.now() };
+    let recorded = false;
+    try {
+      const execution = await start(record.executionId, async () => {
+        const existing = await records.create(record);
+        recorded = true;
+        if (existing) throw new ConflictError('this execution id is taken; retry');
+      });
+      if (grants.length) await this.deps.grants.markUsed(grants).catch((e: unknown) => this.deps.logger.warn('could not record grant use', { error: e instanceof Error ? e.message : String(e) }));
+      return execution;
+    } catch (e) {
+      if (recorded) await records.delete(record.executionId).catch(() => false);
+      throw e;
+    }
+  }
+
   /** One of the app's executions for this user; NotFoundError for any other (the user's own, another app's). */
   async getExecution(actor: AppActor, executionId: string): Promise<Execution> {
     const record = await this.deps.records.get(executionId);
@@ -139,17 +216,20 @@ export class ExternalExecutionService {
   }
 
   /**
-   * The agent's latest version and the grants its credential-using nodes go through: every
+   * The agent, the version to run (`requestedVersion`, default its latest) and the grants its
+   * version's credential-using nodes go through: every
    * node naming a credential needs a live grant of the app on that credential (among
    * `grantIds` when given) covering its block's scopes; a node naming none needs its provider's
    * system credential. PermissionError "Grant validation failed: ..." otherwise.
    */
-  async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null): Promise<{ grants: Grant[]; agent: Agent }> {
+  async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null, requestedVersion?: number): Promise<{ grants: Grant[]; agent: Agent; version: number }> {
     const { agents, registry } = this.deps;
     if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
     const agent = await agents.get(agentId);
     if (!agent || agent.userId !== actor.userId) throw new NotFoundError(`agent ${agentId} not found`);
-    const graph = await this.deps.executions.agentGraph(agentId, agent.version);
+    const version = requestedVersion ?? agent.version;
+    if (!Number.isInteger(version) || version < 1 || version > agent.version) throw new NotFoundError(`agent ${agentId} has no version ${version}`);
+    const graph = await this.deps.executions.agentGraph(agentId, version);
 
     const fail = (reason: string): never => {
       throw new PermissionError(`Grant validation failed: ${reason}`);
@@ -185,7 +265,7 @@ export class ExternalExecutionService {
       }
       used.set(covering!.id, covering!);
     }
-    return { grants: [...used.values()], agent };
+    return { grants: [...used.values()], agent, version };
   }
 }
 

@@ -5,6 +5,7 @@ import { ConnectError, redirectOrigins, type ConnectQuery, type ConnectRequest }
 import type { GrantEvents } from '../grant/grant-events.port.js';
 import type { GrantRepository } from '../grant/grant.repository.port.js';
 import { isGrantLive, parseIntegrationScopes, type Grant } from '../grant/grant.js';
+import type { AppAuthorizations } from '../oauth-client/app-authorizations.port.js';
 import type { OAuthClient } from '../oauth-client/oauth-client.js';
 import type { OAuthClientRepository } from '../oauth-client/oauth-client.repository.port.js';
 import type { ProviderRegistry } from '../provider/provider-registry.js';
@@ -44,11 +45,19 @@ export interface GrantServiceDeps {
   events: GrantEvents;
   /** Fails the executions still going through a revoked grant (the ExecutionService); absent: their node runs still refuse it. */
   executions?: { grantRevoked(grantId: string): Promise<unknown> };
+  /**
+   * The users' authorizations of apps (the authorization server): a connect request goes on
+   * only for an app the user authorized with `integrations:connect`. Absent: every connect
+   * request is refused (access_denied), as none can be checked.
+   */
+  authorizations?: AppAuthorizations | null;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
 }
 
+/** The scope an app's authorization must include for it to ask for grants on the connect page. */
+export const CONNECT_SCOPE = 'integrations:connect';
 /** Longest nonce accepted on the connect page. */
 const NONCE_MAX = 512;
 /** `lastUsedAt` is written at most this often per grant. */
@@ -96,6 +105,25 @@ export class GrantService implements OAuthClientDeletionHook {
     }
     if (!scopes.length && known.length) throw new ConnectError('invalid_scope', `name the scopes of ${provider.name} to grant (${known.join(', ')})`, origin, nonce);
     return { client, provider, scopes, nonce, redirectOrigin: origin };
+  }
+
+  /**
+   * Once the user is known: the request's app must hold the user's live authorization with
+   * `integrations:connect` (the consent the app's tokens are issued under). ConnectError
+   * access_denied otherwise, to be posted to the verified origin.
+   */
+  async checkConnectAuthorized(userId: string, request: ConnectRequest): Promise<void> {
+    const authorizations = this.deps.authorizations;
+    const authorized = authorizations ? await authorizations.hasAuthorized(userId, request.client.id, CONNECT_SCOPE) : false;
+    if (authorized) return;
+    throw new ConnectError(
+      'access_denied',
+      authorizations
+        ? `${request.client.name} may not ask for your integrations: you have not authorized it with the ${CONNECT_SCOPE} scope (sign in to ${request.client.name} with Blockyard again and allow it to connect new integrations)`
+        : `${request.client.name} may not ask for your integrations: this server cannot check the apps you authorized`,
+      request.redirectOrigin,
+      request.nonce,
+    );
   }
 
   /** The user's credentials of the request's provider, each usable for it or not (and why). */

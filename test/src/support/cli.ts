@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { API_KEY_SCOPES } from '@blockyard/core';
 import { CLI_BIN, ROOT } from './paths.js';
 
 export interface CliResult {
@@ -34,4 +35,9 @@ export async function createKey(scopes: string[], env: Record<string, string>, o
   if (result.code !== 0) throw new Error(`keys create failed (${result.code}): ${result.stderr}`);
   const lines = result.stdout.trimEnd().split('\n');
   return lines[lines.length - 1]!;
+}
+
+/** A full-access key (every API key scope), as managing OAuth clients with a key requires. */
+export function createFullKey(env: Record<string, string>, options: { user?: string } = {}): Promise<string> {
+  return createKey([...API_KEY_SCOPES], env, options);
 }

@@ -52,8 +52,9 @@ interface RateLimitGate {
  * after authentication, against its client, API key or user; one that never gets there
  * (invalid credentials, unknown path) is counted afterwards against its IP. A request without
  * credentials is counted against its IP at once. The oauth class is counted at once against
- * IP and the client_id it names (query or HTTP Basic): a client_id alone is unproven, and would
- * let anyone spend an app's budget.
+ * the IP alone: a client_id the request names (query, body or HTTP Basic) is unproven there, and
+ * must neither let anyone spend an app's budget nor, joined to the IP, give each made-up value a
+ * fresh budget.
  *
  * When the limiter fails (Redis unreachable), the request goes through unlimited and a warning
  * is logged at most once a minute.
@@ -95,7 +96,7 @@ export function rateLimit(limits: HttpRateLimits, logger: Logger = silentLogger)
     if (!pathClass) return next();
 
     if (pathClass === 'oauth' || !carriesCredentials(ctx)) {
-      const decision = await gate.decide(pathClass, anonymousIdentity(ctx, pathClass));
+      const decision = await gate.decide(pathClass, anonymousIdentity(ctx));
       if (decision && !decision.allowed) return refuse(ctx, pathClass, decision);
       return next();
     }
@@ -103,13 +104,13 @@ export function rateLimit(limits: HttpRateLimits, logger: Logger = silentLogger)
       await next();
     } catch (e) {
       if (!decided) {
-        const decision = await gate.decide(pathClass, anonymousIdentity(ctx, pathClass));
+        const decision = await gate.decide(pathClass, anonymousIdentity(ctx));
         if (decision && !decision.allowed) return refuse(ctx, pathClass, decision);
       }
       throw e;
     }
     if (!decided) {
-      const decision = await gate.decide(pathClass, anonymousIdentity(ctx, pathClass));
+      const decision = await gate.decide(pathClass, anonymousIdentity(ctx));
       if (decision && !decision.allowed) refuse(ctx, pathClass, decision);
     }
   };
@@ -128,7 +129,7 @@ export function rateLimited(cls?: EndpointClass) {
     const endpointClass = cls ?? gate?.pathClass;
     if (gate && endpointClass && !gate.decided) {
       const principal = ctx.state.principal as Principal | undefined;
-      const decision = await gate.decide(endpointClass, principal ? rateLimitIdentity(principal) : anonymousIdentity(ctx, endpointClass));
+      const decision = await gate.decide(endpointClass, principal ? rateLimitIdentity(principal) : anonymousIdentity(ctx));
       if (decision && !decision.allowed) throw new RateLimitedError(refusalMessage(endpointClass, decision), retryAfterSeconds(decision));
     }
     await next();
@@ -177,27 +178,7 @@ function carriesCredentials(ctx: Context): boolean {
   return Boolean(ctx.get('x-api-key') || ctx.get('authorization') || ctx.cookies.get(SESSION_COOKIE));
 }
 
-/** The IP, and for the oauth class the client_id the request names (unproven, so never alone). */
-function anonymousIdentity(ctx: Context, cls: EndpointClass): string {
-  const ip = `ip:${ctx.ip}`;
-  if (cls !== 'oauth') return ip;
-  const clientId = claimedClientId(ctx);
-  return clientId ? `${ip} client:${clientId}` : ip;
-}
-
-/** The client_id of the query string or of `Authorization: Basic` (RFC 6749 2.3.1), if any. */
-function claimedClientId(ctx: Context): string | null {
-  const fromQuery = ctx.query.client_id;
-  if (typeof fromQuery === 'string' && fromQuery && fromQuery.length <= 200) return fromQuery;
-  const basic = /^basic\s+([A-Za-z0-9+/=_-]+)$/i.exec(ctx.get('authorization').trim());
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
-  try {
-    const id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-    return id.length <= 200 ? id : null;
-  } catch {
-    return null;
-  }
+/** The IP: what an unauthenticated request (and any oauth-class request) is counted against. */
+function anonymousIdentity(ctx: Context): string {
+  return `ip:${ctx.ip}`;
 }

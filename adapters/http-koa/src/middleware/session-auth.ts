@@ -36,15 +36,22 @@ export function sessionOf(ctx: Context): SessionState {
   return ctx.state.browser as SessionState;
 }
 
-/** A same-site path to go to after login: only `/...` paths, never `//host` or a scheme. */
+/**
+ * A same-site path to go to after login: only `/...` paths, never `//host` or a scheme, nor a
+ * backslash anywhere (browsers read `\` as `/`). The normalised result is checked too: dot
+ * segments (`/.//evil.com`, `/a/..//evil.com`, `/%2e//evil.com`) must not leave a
+ * protocol-relative `//host`.
+ */
 export function safeNextPath(next: unknown, fallback = '/account'): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.length > 2000) return fallback;
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\') || next.length > 2000) return fallback;
   if (/[\u0000-\u001f\u007f]/.test(next)) return fallback;
   try {
     const base = 'http://same.invalid';
     const url = new URL(next, base);
     if (url.origin !== base) return fallback;
-    return url.pathname + url.search + url.hash;
+    const out = url.pathname + url.search + url.hash;
+    if (!out.startsWith('/') || out.startsWith('//') || out.includes('\\')) return fallback;
+    return out;
   } catch {
     return fallback;
   }

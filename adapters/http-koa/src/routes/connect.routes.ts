@@ -39,7 +39,8 @@ export interface ConnectRoutesDeps {
  * The connect flow of the external API guide: `GET /connect/:provider?client_id&scopes&nonce
  * &redirect_origin` checks the request (an unknown client or an origin that is not one of the
  * client's redirect URIs' origins gets an error page that posts nothing), sends a browser
- * without a session to /login and back, and shows the connect page; its forms `POST
+ * without a session to /login and back, refuses (access_denied) an app the user has not
+ * authorized with integrations:connect, and shows the connect page; its forms `POST
  * /connect/:provider` (CSRF token of the session) allow with a chosen credential, deny, start
  * the provider's OAuth login (whose callback comes back here), or add an API key. The outcome
  * page posts `{ type: 'blockyard_connect_result', success, grant_id, credential_id, provider,
@@ -57,6 +58,7 @@ export function connectRoutes(router: Router, deps: ConnectRoutesDeps): void {
       ctx.redirect(`/login?next=${encodeURIComponent(connectPath(request))}`);
       return;
     }
+    if (!(await authorized(ctx, deps, request, signedIn))) return;
     const connected = query('connected');
     const failed = query('connect_error');
     await renderConnectPage(ctx, deps, request, signedIn, {
@@ -82,6 +84,7 @@ export function connectRoutes(router: Router, deps: ConnectRoutesDeps): void {
       sendPage(ctx, 403, 'Forbidden', '<h1>Forbidden</h1><p>Your form expired or was not sent from this site. Go back to the app and start again.</p>');
       return;
     }
+    if (!(await authorized(ctx, deps, request, signedIn))) return;
     const userId = signedIn.user.id;
     try {
       switch (form.decision) {
@@ -157,6 +160,21 @@ async function checked(ctx: Context, deps: ConnectRoutesDeps, provider: string, 
     if (!(e instanceof ConnectError)) throw e;
     failure(ctx, provider, e);
     return null;
+  }
+}
+
+/**
+ * Whether the signed-in user authorized the request's app with integrations:connect; when not,
+ * the access_denied failure was posted to the verified origin.
+ */
+async function authorized(ctx: Context, deps: ConnectRoutesDeps, request: ConnectRequest, signedIn: SessionState): Promise<boolean> {
+  try {
+    await deps.grants.checkConnectAuthorized(signedIn.user.id, request);
+    return true;
+  } catch (e) {
+    if (!(e instanceof ConnectError)) throw e;
+    result(ctx, request, e);
+    return false;
   }
 }
 

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { NotFoundError, requireScope, type CredentialView } from '@blockyard/core';
+import { NotFoundError, PermissionError, requireScope, type CredentialView, type Principal } from '@blockyard/core';
 import type { CredentialBody, CredentialCreateRequest, CredentialDeleted } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
 import { readBody, send } from '../contract-io.js';
@@ -14,12 +14,14 @@ export function credentialsRoutes(router: Router, deps: HttpDeps): void {
 
   router.get('/api/v1/credentials', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal);
     requireScope(principal, 'READ_INTEGRATIONS');
     send(ctx, validators, 200, 'credential-list.schema.json', (await credentials().listCredentials(principal.userId)).map(toCredentialBody));
   });
 
   router.post('/api/v1/credentials', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal);
     requireScope(principal, 'MANAGE_INTEGRATIONS');
     const body = readBody<CredentialCreateRequest>(ctx, validators, 'credential-create-request.schema.json');
     const created = await credentials().createCredential(principal.userId, {
@@ -36,11 +38,24 @@ export function credentialsRoutes(router: Router, deps: HttpDeps): void {
 
   router.delete('/api/v1/credentials/:id', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal);
     requireScope(principal, 'DELETE_INTEGRATIONS');
     const deleted = await credentials().deleteCredential(principal.userId, ctx.params.id!);
     const body: CredentialDeleted = { id: deleted.id, deleted: true, revoked: deleted.revoked, ...(deleted.detail !== undefined ? { detail: deleted.detail } : {}) };
     send(ctx, validators, 200, 'credential-deleted.schema.json', body);
   });
+}
+
+/**
+ * The user's credentials are the user's own business: an app's access token is refused (403)
+ * whatever its scopes. An app reaches the user's integrations only through grants the user
+ * gives it on the connect page, and sees them at /api/external/v1/grants.
+ */
+export function refuseApp(principal: Principal): void {
+  if (!principal.clientId) return;
+  throw new PermissionError(
+    "an app's access token cannot list, read, connect or change the user's credentials: an app reaches the user's integrations through grants (the connect flow, /connect/:provider, and /api/external/v1/grants)",
+  );
 }
 
 /** A credential as the API shows it: metadata only. */

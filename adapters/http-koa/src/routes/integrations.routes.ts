@@ -6,7 +6,7 @@ import { principalOf } from '../middleware/api-key-auth.js';
 import { send } from '../contract-io.js';
 import type { HttpDeps } from '../http-deps.js';
 import { escapeHtml, sendPage } from '../pages/html-page.js';
-import { toCredentialBody } from './credentials.routes.js';
+import { refuseApp, toCredentialBody } from './credentials.routes.js';
 import { returnToConnect } from './connect.routes.js';
 
 /**
@@ -23,6 +23,7 @@ export function integrationsRoutes(open: Router, api: Router, deps: HttpDeps): v
 
   api.get('/api/v1/integrations/:provider/login', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal);
     requireScope(principal, 'MANAGE_INTEGRATIONS');
     const scopes = typeof ctx.query.scopes === 'string' && ctx.query.scopes ? ctx.query.scopes.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
     const login = await oauth().startLogin(principal.userId, ctx.params.provider!, scopes);

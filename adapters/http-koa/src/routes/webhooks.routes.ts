@@ -5,6 +5,7 @@ import { DomainError, NotFoundError, requireScope, type AgentTriggerService, typ
 import type { AgentActivateRequest, WebhookBody, WebhookDeactivated, WebhookIngressResult } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
 import { readBody, send } from '../contract-io.js';
+import { refuseApp } from './credentials.routes.js';
 import type { HttpDeps } from '../http-deps.js';
 
 /**
@@ -88,6 +89,7 @@ export function webhooksRoutes(router: Router, deps: HttpDeps): void {
 
   router.post('/api/v1/agents/:id/activate', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal); // registers (or removes) a webhook at the provider with the user's credential
     requireScope(principal, 'WRITE_GRAPH');
     const body = readBody<AgentActivateRequest>(ctx, validators, 'agent-activate-request.schema.json');
     const activation = await triggers().activate(principal.userId, ctx.params.id!, {
@@ -102,6 +104,7 @@ export function webhooksRoutes(router: Router, deps: HttpDeps): void {
 
   router.post('/api/v1/agents/:id/deactivate', async (ctx) => {
     const principal = principalOf(ctx);
+    refuseApp(principal); // registers (or removes) a webhook at the provider with the user's credential
     requireScope(principal, 'WRITE_GRAPH');
     const { registration, deregistered, detail } = await triggers().deactivate(principal.userId, ctx.params.id!);
     const out: WebhookDeactivated = { webhook_id: registration.id, agent_id: registration.agentId, deactivated: true, deregistered, ...(detail ? { detail } : {}) };
