@@ -242,6 +242,19 @@ describe("an app's access token on /api/v1 (grants, not the user's credentials)"
     });
   });
 
+  describe('POST /api/v1/agents and PUT /api/v1/agents/:id', () => {
+    it('refuses an app saving an agent that names a credential it holds no grant for, storing nothing; with a grant it saves', async () => {
+      const before = await request(base, 'GET', '/api/v1/agents', { key: annKey });
+      expectForbidden(await v1('POST', '/agents', token, greetAgent(ungrantedCredential)), /^Grant validation failed: .*node "greet"/);
+      const after = await request(base, 'GET', '/api/v1/agents', { key: annKey });
+      expect(after.body.agents.length).to.equal(before.body.agents.length);
+      // Nor may it point the user's own agent at a credential it was not granted.
+      expectForbidden(await v1('PUT', `/agents/${grantedAgentId}`, token, { ...greetAgent(ungrantedCredential), version: 1 }), /^Grant validation failed/);
+      const saved = await v1('POST', '/agents', token, greetAgent(grantedCredential));
+      expect(saved.status, JSON.stringify(saved.body)).to.equal(201);
+    });
+  });
+
   describe('executions of the user and of other apps', () => {
     it("answers 404 to the app for the user's own and another app's executions (read and cancel); the user's API key sees them all", async () => {
       const others = await v1('POST', '/blocks/example.echo/execute?wait=10', otherToken, { inputs: { text: 'theirs' } });

@@ -190,6 +190,13 @@ describe('request caches', () => {
       expect(inner.calls.getTarget).to.equal(1);
     });
 
+    it('asks storage once about an execution without a target (one is never added once it runs)', async () => {
+      const { repo, inner } = setup();
+      expect(await repo.getTarget('exec-plain')).to.equal(null);
+      expect(await repo.getTarget('exec-plain')).to.equal(null);
+      expect(inner.calls.getTarget).to.equal(1);
+    });
+
     it("forgets a deleted client's endpoints and targets", async () => {
       const { repo } = setup();
       await repo.useEndpoint('app_cache', URL_A, new Date(0));

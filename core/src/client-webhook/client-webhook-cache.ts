@@ -20,7 +20,8 @@ export interface ClientWebhookCacheOptions {
  *   writes (use, disable, a client's deletion) drop it at once, another process's 410 is seen
  *   within `endpointTtlMs` (until then a delivery may still go to it, and be told 410 again);
  * - a target stored or read here is kept (its client and URL never change), its stage moved
- *   forward by this process's own advances. A stage another process advanced is seen late, which
+ *   forward by this process's own advances; so is the absence of one (an execution's target is
+ *   stored before it is queued, and asked for only once it runs). A stage another process advanced is seen late, which
  *   only means an event is enqueued again, and enqueueing is idempotent per event.
  *
  * Everything else goes straight to storage.
@@ -31,7 +32,7 @@ export class CachingClientWebhookRepository implements ClientWebhookRepository {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #endpoints = new Map<string, { endpoint: ClientWebhookEndpoint | null; until: number }>();
-  readonly #targets = new Map<string, { target: ClientWebhookTarget; until: number }>();
+  readonly #targets = new Map<string, { target: ClientWebhookTarget | null; until: number }>();
   #generation = 0;
 
   constructor(
@@ -110,14 +111,18 @@ export class CachingClientWebhookRepository implements ClientWebhookRepository {
     if (cached && cached.until > this.#now()) return cached.target;
     const generation = this.#generation;
     const target = await this.inner.getTarget(executionId);
-    if (target && generation === this.#generation) this.#keepTarget(target);
+    if (generation !== this.#generation) return target;
+    if (target) this.#keepTarget(target);
+    // An execution without a target never gets one (it is stored before the execution is
+    // queued, and asked for only once it runs): its other events need not ask storage again.
+    else if (this.#targetTtlMs > 0) put(this.#targets, executionId, { target: null, until: this.#now() + this.#targetTtlMs }, this.#maxEntries);
     return target;
   }
 
   async advanceTarget(executionId: string, stage: ClientWebhookTargetStage): Promise<boolean> {
     const advanced = await this.inner.advanceTarget(executionId, stage);
     const cached = this.#targets.get(executionId);
-    if (cached) {
+    if (cached?.target) {
       // Whether this call moved it or another got there first, it is at `stage` or beyond now.
       if (stage === 'finished') this.#targets.delete(executionId);
       else if (cached.target.stage === 'none') cached.target = { ...cached.target, stage };

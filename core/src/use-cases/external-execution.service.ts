@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
-import type { Agent } from '../agent/agent.js';
+import type { Agent, AgentNode } from '../agent/agent.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
 import { ConflictError, NotFoundError, PermissionError, UnauthorizedError, ValidationError } from '../errors/domain.errors.js';
 import type { Execution } from '../execution/execution.js';
@@ -223,14 +223,34 @@ export class ExternalExecutionService {
    * system credential. PermissionError "Grant validation failed: ..." otherwise.
    */
   async #validate(actor: AppActor, agentId: string, grantIds: readonly string[] | null, requestedVersion?: number): Promise<{ grants: Grant[]; agent: Agent; version: number }> {
-    const { agents, registry } = this.deps;
+    const { agents } = this.deps;
     if (!agents) throw new NotFoundError('agents are not available: this server has no agent storage');
     const agent = await agents.get(agentId);
     if (!agent || agent.userId !== actor.userId) throw new NotFoundError(`agent ${agentId} not found`);
     const version = requestedVersion ?? agent.version;
     if (!Number.isInteger(version) || version < 1 || version > agent.version) throw new NotFoundError(`agent ${agentId} has no version ${version}`);
     const graph = await this.deps.executions.agentGraph(agentId, version);
+    return { grants: await this.#grantsFor(actor, graph.nodes, grantIds), agent, version };
+  }
 
+  /**
+   * Checks, before an app saves an agent for its user, that each node naming a credential names
+   * one the app holds a live grant on covering the node's block: an app builds agents only with
+   * the integrations the user granted it. PermissionError "Grant validation failed: ..." otherwise.
+   */
+  async checkAgentNodes(actor: AppActor, nodes: readonly AgentNode[]): Promise<void> {
+    await this.#activeClient(actor);
+    await this.#grantsFor(actor, nodes, null, { allowUnnamed: true });
+  }
+
+  /**
+   * The grants the nodes' credentials go through (among `grantIds` when given). A node naming
+   * no credential needs its provider's system credential, unless `allowUnnamed` (an agent being
+   * saved: an unnamed credential is refused when it runs).
+   */
+  async #grantsFor(actor: AppActor, nodes: readonly AgentNode[], grantIds: readonly string[] | null, options: { allowUnnamed?: boolean } = {}): Promise<Grant[]> {
+    const { registry } = this.deps;
+    const graph = { nodes };
     const fail = (reason: string): never => {
       throw new PermissionError(`Grant validation failed: ${reason}`);
     };
@@ -251,7 +271,7 @@ export class ExternalExecutionService {
       const credentialId = node.credentials.credentials;
       const scopes = requirement.scopes ?? [];
       if (!credentialId) {
-        if (this.deps.systemProviders().includes(requirement.provider)) continue;
+        if (options.allowUnnamed || this.deps.systemProviders().includes(requirement.provider)) continue;
         fail(`node "${node.id}" needs a ${requirement.provider} credential and names none`);
       }
       const onCredential = usable.filter((g) => g.credentialId === credentialId);
@@ -265,7 +285,7 @@ export class ExternalExecutionService {
       }
       used.set(covering!.id, covering!);
     }
-    return { grants: [...used.values()], agent, version };
+    return [...used.values()];
   }
 }
 

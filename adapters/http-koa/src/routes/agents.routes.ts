@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { agentInputSchema, agentOutputSchema, NotFoundError, requireScope, ValidationError, type Agent, type AgentLink, type AgentNode, type AgentService, type AgentView } from '@blockyard/core';
+import { agentInputSchema, agentOutputSchema, NotFoundError, PermissionError, requireScope, ValidationError, type Agent, type AgentLink, type AgentNode, type AgentService, type AgentView, type Principal } from '@blockyard/core';
 import type { AgentBlockNodeBody, AgentBody, AgentCreateRequest, AgentInputNodeBody, AgentLinkBody, AgentOutputNodeBody, AgentSummary, AgentUpdateRequest } from '@blockyard/contracts';
 import { principalOf } from '../middleware/api-key-auth.js';
 import { readBody, send } from '../contract-io.js';
@@ -25,11 +25,20 @@ export function agentsRoutes(router: Router, deps: HttpDeps): void {
     return deps.agents;
   };
 
+  // An app (OAuth access token) saves agents only with credentials it holds grants on.
+  const checkAppNodes = async (principal: Principal, nodes: AgentNode[]): Promise<void> => {
+    if (!principal.clientId) return;
+    if (!deps.externalExecutions) throw new PermissionError("an app's access token cannot save agents on this server");
+    await deps.externalExecutions.checkAgentNodes({ userId: principal.userId, clientId: principal.clientId }, nodes);
+  };
+
   router.post('/api/v1/agents', async (ctx) => {
     const principal = principalOf(ctx);
     requireScope(principal, 'WRITE_GRAPH');
     const body = readBody<CreateBody>(ctx, validators, 'agent-create-request.schema.json');
-    const created = await agents().createAgent(principal.userId, { name: body.name, description: body.description, nodes: body.nodes.map(toAgentNode), links: body.links.map(toAgentLink) });
+    const nodes = body.nodes.map(toAgentNode);
+    await checkAppNodes(principal, nodes);
+    const created = await agents().createAgent(principal.userId, { name: body.name, description: body.description, nodes, links: body.links.map(toAgentLink) });
     ctx.set('Location', `/api/v1/agents/${encodeURIComponent(created.agent.id)}`);
     send(ctx, validators, 201, 'agent-body.schema.json', toAgentBody(created));
   });
@@ -54,10 +63,12 @@ export function agentsRoutes(router: Router, deps: HttpDeps): void {
     const principal = principalOf(ctx);
     requireScope(principal, 'WRITE_GRAPH');
     const body = readBody<UpdateBody>(ctx, validators, 'agent-update-request.schema.json');
+    const nodes = body.nodes.map(toAgentNode);
+    await checkAppNodes(principal, nodes);
     const updated = await agents().updateAgent(principal.userId, ctx.params.id!, {
       name: body.name,
       description: body.description,
-      nodes: body.nodes.map(toAgentNode),
+      nodes,
       links: body.links.map(toAgentLink),
       version: body.version,
     });
