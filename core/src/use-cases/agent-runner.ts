@@ -16,7 +16,7 @@ import type { Logger } from '../system/logger.port.js';
 import type { ExecutionLifecycle } from '../execution/execution-lifecycle.js';
 import { splitCredentialInput } from '../credential/credential-input.js';
 import type { GrantRepository } from '../grant/grant.repository.port.js';
-import { isGrantLive } from '../grant/grant.js';
+import { executionGrantRefusal } from '../grant/execution-grants.js';
 
 export interface AgentRunnerOptions {
   /** Node runs of one execution handed to the queue at once. Default 16. */
@@ -186,7 +186,7 @@ export class AgentRunner {
       // An app's execution: its grants on this credential are read now, so that a revocation
       // committed before this point keeps the credential from this run. A credential that came
       // in through a link (not named by the node, so not checked at execute) needs a grant too.
-      const refused = await this.#grantRefusal(execution, credentialId);
+      const refused = await executionGrantRefusal(this.deps.grants, execution, credentialId);
       if (refused) {
         logger.warn('node run refused its credential by its grants', { executionId: execution.id, nodeId: node.id, blockId: node.blockId, error: refused });
         await this.#conclude(execution, loaded, run, { status: 'failed', outputs: {}, costUsd: 0, error: refused });
@@ -271,24 +271,6 @@ export class AgentRunner {
     await this.#conclude(execution, loaded, current, outcome, timedOutByExecution ? `execution timed out after ${this.executionTimeoutMs} ms` : undefined, gathered);
   }
 
-  /**
-   * Why an app's execution may not use `credentialId` now, or null when it may: every grant of
-   * the execution on that credential must exist and be live, and there must be one.
-   */
-  async #grantRefusal(execution: Execution, credentialId: string): Promise<string | null> {
-    const repository = this.deps.grants;
-    if (!repository) return `the grants of execution ${execution.id} cannot be checked on this worker (no grant storage)`;
-    const ids = execution.grantIds ?? [];
-    const grants = await Promise.all(ids.map((id) => repository.get(id)));
-    let covered = false;
-    for (const [i, grant] of grants.entries()) {
-      if (!grant) return `grant ${ids[i]} no longer exists`;
-      if (grant.credentialId !== credentialId) continue;
-      if (!isGrantLive(grant)) return `grant ${grant.id} was revoked`;
-      covered = true;
-    }
-    return covered ? null : `credential ${credentialId} is not covered by any grant of this execution`;
-  }
 
   /** Passes produced values along their links into `draft`; the source run as it then is. */
   #deliverAll(loaded: LoadedPlan, draft: StateDraft, source: NodeRun, values: readonly Produced[]): NodeRun {

@@ -10,7 +10,7 @@ import { finish, isFinished, start, type Execution } from '../execution/executio
 import { DomainError } from '../errors/domain.errors.js';
 import { splitCredentialInput } from '../credential/credential-input.js';
 import type { GrantRepository } from '../grant/grant.repository.port.js';
-import { isGrantLive } from '../grant/grant.js';
+import { executionGrantRefusal } from '../grant/execution-grants.js';
 import type { Clock } from '../system/clock.port.js';
 import type { Logger } from '../system/logger.port.js';
 
@@ -95,10 +95,10 @@ export class ExecutionRunner {
       }
       let parts;
       const { credentialId, blockInputs } = block.definition.credentials ? splitCredentialInput(running.inputs) : { credentialId: undefined, blockInputs: running.inputs };
-      if (credentialId && running.grantIds?.length) {
+      if (credentialId && running.grantIds) {
         // An app's execution: its grants on this credential are read now, so that a revocation
         // committed before this point keeps the credential from the run.
-        const refused = await this.#grantRefusal(running, credentialId);
+        const refused = await executionGrantRefusal(this.deps.grants, running, credentialId);
         if (refused) {
           logger.warn('execution refused its credential by its grants', { executionId, blockId: running.blockId, error: refused });
           await this.#finish(running, { status: 'failed', outputs: {}, costUsd: 0, error: refused });
@@ -152,25 +152,6 @@ export class ExecutionRunner {
     return count;
   }
 
-  /**
-   * Why an app's execution may not use `credentialId` now, or null when it may: every grant of
-   * the execution on that credential must exist and be live, and there must be one (as
-   * AgentRunner checks a node run's).
-   */
-  async #grantRefusal(execution: Execution, credentialId: string): Promise<string | null> {
-    const repository = this.deps.grants;
-    if (!repository) return `the grants of execution ${execution.id} cannot be checked on this worker (no grant storage)`;
-    const ids = execution.grantIds ?? [];
-    const grants = await Promise.all(ids.map((id) => repository.get(id)));
-    let covered = false;
-    for (const [i, grant] of grants.entries()) {
-      if (!grant) return `grant ${ids[i]} no longer exists`;
-      if (grant.credentialId !== credentialId) continue;
-      if (!isGrantLive(grant)) return `grant ${grant.id} was revoked`;
-      covered = true;
-    }
-    return covered ? null : `credential ${credentialId} is not covered by any grant of this execution`;
-  }
 
   async #finish(running: Execution, outcome: { status: 'completed' | 'failed' | 'cancelled'; outputs: Record<string, unknown[]>; costUsd: number; error: string | null }): Promise<void> {
     const { executions, events, clock } = this.deps;
