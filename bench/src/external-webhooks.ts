@@ -43,7 +43,12 @@ export const EXTERNAL_TARGET = { minRatio: 0.8 } as const;
 
 /** Clients at once in the throughput measurement. */
 const CONCURRENCY = 16;
-const ROUNDS = 3;
+/**
+ * Interleaved rounds (BENCH_EXTERNAL_ROUNDS). The subjects of one round run back to back, so
+ * each round gives a paired ratio; the headline ratios are the medians of those, which a change
+ * in machine load between rounds moves much less than a ratio of totals.
+ */
+const ROUNDS = readInt('BENCH_EXTERNAL_ROUNDS', 5, 1, 51);
 /** The /api/v1 polling reference's interval between GETs. */
 const GET_POLL_INTERVAL_MS = 50;
 /** `?wait=` of the baseline, seconds (the server's maximum is 30). */
@@ -163,10 +168,16 @@ export interface ExternalResult {
   v1Wait: ExternalSubjectResult;
   v1Poll: ExternalSubjectResult;
   ratios: {
-    /** External executions/s ÷ /api/v1 ?wait= executions/s at the concurrency (higher is better). */
+    /** External executions/s ÷ /api/v1 ?wait= executions/s at the concurrency (higher is better): the median of the rounds' ratios. */
     throughput: number;
-    /** /api/v1 ?wait= p50 ÷ external p50, sequential (higher is better). */
+    /** /api/v1 ?wait= p50 ÷ external p50, sequential (higher is better): the median of the rounds' ratios. */
     latencyP50: number;
+    /** The ratio of each round (its subjects ran back to back). */
+    throughputByRound: number[];
+    latencyP50ByRound: number[];
+    /** The same two from all rounds' totals (informational). */
+    throughputPooled: number;
+    latencyP50Pooled: number;
     /** The same two against the GET polling reference (informational). */
     throughputVsPolling: number;
     latencyP50VsPolling: number;
@@ -481,9 +492,15 @@ export async function runExternal(settings: BenchSettings, log: (line: string) =
       v1Wait: summarize(v1Wait.what, sequential.v1Wait, concurrent.v1Wait),
       v1Poll: summarize(v1Poll.what, sequential.v1Poll, concurrent.v1Poll),
     };
+    const throughputByRound = results.external.concurrent.roundsPerSecond.map((ext, i) => round2(ext / results.v1Wait.concurrent.roundsPerSecond[i]!));
+    const latencyP50ByRound = results.external.sequential.roundsP50Ms.map((ext, i) => round2(results.v1Wait.sequential.roundsP50Ms[i]! / ext));
     const ratios = {
-      throughput: round2(results.external.concurrent.perSecond / results.v1Wait.concurrent.perSecond),
-      latencyP50: round2(results.v1Wait.sequential.p50Ms / results.external.sequential.p50Ms),
+      throughput: median(throughputByRound) ?? NaN,
+      latencyP50: median(latencyP50ByRound) ?? NaN,
+      throughputByRound,
+      latencyP50ByRound,
+      throughputPooled: round2(results.external.concurrent.perSecond / results.v1Wait.concurrent.perSecond),
+      latencyP50Pooled: round2(results.v1Wait.sequential.p50Ms / results.external.sequential.p50Ms),
       throughputVsPolling: round2(results.external.concurrent.perSecond / results.v1Poll.concurrent.perSecond),
       latencyP50VsPolling: round2(results.v1Poll.sequential.p50Ms / results.external.sequential.p50Ms),
     };
@@ -526,7 +543,7 @@ export function externalSummary(r: ExternalResult): string[] {
     row(`/api/v1 GET every ${r.settings.getPollIntervalMs} ms`, r.v1Poll),
     `  sequential medians: external execute answered 202 after ${r.external.sequential.acceptedP50Ms ?? '?'} ms, execution.started webhook after ${r.external.sequential.startedWebhookP50Ms ?? '?'} ms, execution.completed after ${r.external.sequential.p50Ms} ms; /api/v1 execute answered 202 after ${r.v1Poll.sequential.acceptedP50Ms ?? '?'} ms`,
     `  webhooks received ${r.webhooks.received}, signatures verified ${r.webhooks.verified}, bad ${r.webhooks.badSignatures.length}`,
-    `  external ÷ /api/v1 ?wait=: throughput ${r.ratios.throughput.toFixed(2)} ×, p50 latency (inverted) ${r.ratios.latencyP50.toFixed(2)} ×${r.valid ? '' : ' (INVALID run)'}`,
+    `  external ÷ /api/v1 ?wait=, median of the ${r.settings.rounds} rounds' paired ratios: throughput ${r.ratios.throughput.toFixed(2)} × (rounds ${r.ratios.throughputByRound.map((v) => v.toFixed(2)).join(', ')}; all rounds together ${r.ratios.throughputPooled.toFixed(2)} ×), p50 latency (inverted) ${r.ratios.latencyP50.toFixed(2)} × (rounds ${r.ratios.latencyP50ByRound.map((v) => v.toFixed(2)).join(', ')}; together ${r.ratios.latencyP50Pooled.toFixed(2)} ×)${r.valid ? '' : ' (INVALID run)'}`,
     `  external ÷ /api/v1 polling (reference): throughput ${r.ratios.throughputVsPolling.toFixed(2)} ×, p50 latency (inverted) ${r.ratios.latencyP50VsPolling.toFixed(2)} ×`,
     `  target ≥ ${r.target.minRatio} × of /api/v1 ?wait=: throughput ${r.valid ? met(r.ratios.throughput) : 'INVALID'}, latency ${r.valid ? met(r.ratios.latencyP50) : 'INVALID'}`,
   ];
