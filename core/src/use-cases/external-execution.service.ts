@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CredentialRequirement } from '@blockyard/contracts';
 import type { AgentRepository } from '../agent/agent.repository.port.js';
 import type { Agent, AgentNode } from '../agent/agent.js';
 import type { BlockRegistry } from '../block/block-registry.port.js';
@@ -132,20 +133,7 @@ export class ExternalExecutionService {
     const grants: Grant[] = [];
     if (requirement) {
       const { credentialId } = splitCredentialInput(inputs);
-      if (credentialId) {
-        const fail = (reason: string): never => {
-          throw new PermissionError(`Grant validation failed: ${reason}`);
-        };
-        const scopes = requirement.scopes ?? [];
-        const onCredential = (await this.deps.grants.liveGrantsFor(actor)).filter((g) => g.credentialId === credentialId);
-        if (!onCredential.length) fail(`No valid grants found for requested integrations: block ${blockId} uses a ${requirement.provider} credential this app holds no live grant for`);
-        const covering = onCredential.find((g) => grantCovers(g, scopes));
-        if (!covering) {
-          const held = [...new Set(onCredential.flatMap((g) => g.scopes))];
-          fail(`block ${blockId} needs ${requirement.provider} scope(s) ${scopes.filter((s) => !held.includes(s)).join(', ')} that no grant of this app covers (granted: ${held.join(', ') || 'none'})`);
-        }
-        grants.push(covering!);
-      }
+      if (credentialId) grants.push(coveringGrant(await this.deps.grants.liveGrantsFor(actor), credentialId, requirement, `block ${blockId}`, ''));
     }
     return this.#recorded(actor, grants, (executionId, alongside) =>
       this.deps.executions.executeBlock(actor.userId, blockId, inputs, { waitMs: options.waitMs, executionId, grantIds: grants.map((g) => g.id), alongside }),
@@ -269,24 +257,34 @@ export class ExternalExecutionService {
       const requirement = registry.get(node.blockId)?.definition.credentials;
       if (!requirement) continue;
       const credentialId = node.credentials.credentials;
-      const scopes = requirement.scopes ?? [];
       if (!credentialId) {
         if (options.allowUnnamed || this.deps.systemProviders().includes(requirement.provider)) continue;
         fail(`node "${node.id}" needs a ${requirement.provider} credential and names none`);
       }
-      const onCredential = usable.filter((g) => g.credentialId === credentialId);
-      if (!onCredential.length) {
-        fail(`No valid grants found for requested integrations: node "${node.id}" uses a ${requirement.provider} credential this app holds no live grant for${allowed ? ' among grant_ids' : ''}`);
-      }
-      const covering = onCredential.find((g) => grantCovers(g, scopes));
-      if (!covering) {
-        const held = [...new Set(onCredential.flatMap((g) => g.scopes))];
-        fail(`node "${node.id}" needs ${requirement.provider} scope(s) ${scopes.filter((s) => !held.includes(s)).join(', ')} that no grant of this app covers (granted: ${held.join(', ') || 'none'})`);
-      }
-      used.set(covering!.id, covering!);
+      const covering = coveringGrant(usable, credentialId!, requirement, `node "${node.id}"`, allowed ? ' among grant_ids' : '');
+      used.set(covering.id, covering);
     }
     return [...used.values()];
   }
+}
+
+/**
+ * The grant among `usable` through which `subject` (a node, a block) may use `credentialId`: one
+ * on that credential whose scopes cover the requirement's. PermissionError "Grant validation
+ * failed: ..." naming what is missing otherwise.
+ */
+function coveringGrant(usable: readonly Grant[], credentialId: string, requirement: CredentialRequirement, subject: string, among: string): Grant {
+  const onCredential = usable.filter((g) => g.credentialId === credentialId);
+  if (!onCredential.length) {
+    throw new PermissionError(`Grant validation failed: No valid grants found for requested integrations: ${subject} uses a ${requirement.provider} credential this app holds no live grant for${among}`);
+  }
+  const scopes = requirement.scopes ?? [];
+  const covering = onCredential.find((g) => grantCovers(g, scopes));
+  if (covering) return covering;
+  const held = [...new Set(onCredential.flatMap((g) => g.scopes))];
+  throw new PermissionError(
+    `Grant validation failed: ${subject} needs ${requirement.provider} scope(s) ${scopes.filter((s) => !held.includes(s)).join(', ')} that no grant of this app covers (granted: ${held.join(', ') || 'none'})`,
+  );
 }
 
 /** An Idempotency-Key header: 1 to 255 visible ASCII characters; absent or empty: none. */
