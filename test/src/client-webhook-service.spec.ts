@@ -218,6 +218,37 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(sent).to.have.length(2);
     });
 
+    it("stores a running execution's execution.started within about a second, without waiting for its end", async () => {
+      const { executions, alice, webhooks, repo, clock } = await compose();
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: () => expect.fail('not used'),
+        deliver: async () => ({ status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() }),
+      });
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+      await webhooks.started({ ...queued, status: 'running', startedAt: clock.now() });
+      const listed = async () => (await repo.listByClient('app_one', { limit: 10 })).map((d) => [d.event, d.status]);
+      expect(await listed()).to.deep.equal([]); // sent, its row waiting for the end
+      await new Promise((r) => setTimeout(r, 1_200));
+      await webhooks.drain();
+      expect(await listed()).to.deep.equal([['execution.started', 'delivered']]);
+    });
+
+    it('stores a sent execution.started when the process stops (drain), before its execution ended', async () => {
+      const { executions, alice, webhooks, repo, clock } = await compose();
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: () => expect.fail('not used'),
+        deliver: async () => ({ status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() }),
+      });
+      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
+      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+      await webhooks.started({ ...queued, status: 'running', startedAt: clock.now() });
+      await webhooks.drain();
+      expect((await repo.listByClient('app_one', { limit: 10 })).map((d) => d.event)).to.deep.equal(['execution.started']);
+    });
+
     it('stores an execution event whose first attempt failed as pending, due on the retry schedule', async () => {
       const { run, webhooks, clock, deliveriesOf } = await compose();
       webhooks.attachSender({

@@ -70,6 +70,8 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   /** Deliveries this process is sending before storing them, by id (so that none is sent twice at once from here). */
   readonly #sendingIds = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** execution.started rows sent and waiting to be stored with their execution's end, by execution. */
+  readonly #startedRows = new Map<string, StartedRow>();
   /** Executions whose execution.started this process enqueued, until their end is enqueued. */
   readonly #startedHere = new Set<string>();
 
@@ -247,11 +249,24 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     }
     if (this.#sendingIds.has(delivery.id)) return false;
     this.#sendingIds.add(delivery.id);
+    const sent = sender.deliver(delivery, client).then((result): ClientWebhookDelivery => ({ ...delivery, ...result }));
+    if (stage === null) {
+      // execution.started as the lifecycle tells it: its row waits for the execution's end (one
+      // commit with execution.completed's row and the target's move for a short execution), or
+      // STARTED_ROW_DELAY_MS, whichever comes first. Until then the delivery row's absence, not
+      // the target, says the event may be missing: another process, or the reconciliation
+      // after a crash, sends it again (one webhook-id).
+      const timer = setTimeout(() => this.#storeStartedRow(target.executionId), STARTED_ROW_DELAY_MS);
+      timer.unref?.();
+      this.#startedRows.set(target.executionId, { id: delivery.id, row: sent, timer });
+      return true;
+    }
     this.#track(
       (async () => {
         try {
-          const result = await sender.deliver(delivery, client);
-          await Promise.all([deliveries.enqueue({ ...delivery, ...result }), advance()]);
+          const row = await sent;
+          const started = this.#takeStartedRow(target.executionId);
+          await Promise.all([deliveries.enqueue(row), advance(), started ? this.#writeStartedRow(started) : null]);
         } catch (e) {
           this.deps.logger.warn('outbound webhook sent but not recorded; the reconciliation enqueues it again', { deliveryId: delivery.id, error: e instanceof Error ? e.message : String(e) });
         } finally {
@@ -262,8 +277,34 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     return true;
   }
 
+  /** The execution.started row waiting for its execution's end, taken out (its timer stopped). */
+  #takeStartedRow(executionId: string): StartedRow | null {
+    const pending = this.#startedRows.get(executionId);
+    if (!pending) return null;
+    this.#startedRows.delete(executionId);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+
+  /** Stores an execution.started row now (its execution is still running, or this process is stopping). */
+  #storeStartedRow(executionId: string): void {
+    const pending = this.#takeStartedRow(executionId);
+    if (pending) this.#track(this.#writeStartedRow(pending));
+  }
+
+  async #writeStartedRow(pending: StartedRow): Promise<void> {
+    try {
+      await this.deps.deliveries.enqueue(await pending.row);
+    } catch (e) {
+      this.deps.logger.warn('outbound webhook sent but not recorded; the reconciliation enqueues it again', { deliveryId: pending.id, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      this.#sendingIds.delete(pending.id);
+    }
+  }
+
   /** Resolves once the events this process is sending (sent first, then stored) are stored. */
   async drain(): Promise<void> {
+    for (const executionId of [...this.#startedRows.keys()]) this.#storeStartedRow(executionId);
     while (this.#inFlight.size) await Promise.all([...this.#inFlight]);
   }
 
@@ -321,6 +362,16 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
 }
 
 const REMEMBERED_STARTS = 10_000;
+/** Longest an execution.started row waits to be stored with its execution's end. */
+const STARTED_ROW_DELAY_MS = 1_000;
+
+/** An execution.started delivery sent (or being sent), its row not stored yet. */
+interface StartedRow {
+  readonly id: string;
+  /** The row with the attempt's result. */
+  readonly row: Promise<ClientWebhookDelivery>;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 /** Adds `id` to a set kept to its most recent REMEMBERED_STARTS entries. */
 function remember(set: Set<string>, id: string): void {
