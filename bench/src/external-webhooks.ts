@@ -455,10 +455,10 @@ export async function runExternal(settings: BenchSettings, log: (line: string) =
         }
       },
     };
-    // BENCH_EXTERNAL_ONLY=external|v1Wait|v1Poll runs that subject alone (to profile the server on one path); the ratios are then meaningless.
-    const only = process.env.BENCH_EXTERNAL_ONLY?.trim();
-    const drivers = [v1Wait, external, v1Poll].filter((d) => !only || d.key === only);
-    if (!drivers.length) throw new Error(`BENCH_EXTERNAL_ONLY must be external, v1Wait or v1Poll (got ${JSON.stringify(only)})`);
+    // BENCH_EXTERNAL_ONLY=external,v1Wait,v1Poll (any of them) runs only those subjects, e.g. one alone to profile the server on one path.
+    const only = process.env.BENCH_EXTERNAL_ONLY?.split(',').map((k) => k.trim()).filter(Boolean);
+    const drivers = [v1Wait, external, v1Poll].filter((d) => !only?.length || only.includes(d.key));
+    if (!drivers.length) throw new Error(`BENCH_EXTERNAL_ONLY must name external, v1Wait or v1Poll (got ${JSON.stringify(process.env.BENCH_EXTERNAL_ONLY)})`);
 
     // One sample each must work, and the sample webhook must carry a good signature.
     for (const d of drivers) await d.once();

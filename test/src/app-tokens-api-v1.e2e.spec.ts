@@ -7,16 +7,15 @@
 // own executions (404 for the user's and other apps'). The user's API key works as before.
 import { expect } from 'chai';
 import { ContractValidators } from '@blockyard/contracts';
-import { createFullKey } from './support/cli.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { request, type JsonResponse } from './support/http.js';
-import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
-import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { Browser, OAuthApp, startServerWithUser } from './support/oauth-flow.js';
+import { removeDataDir, type ServerProcess } from './support/server-process.js';
 import { greetAgent } from './support/agent-fixtures.js';
 
 const validators = new ContractValidators();
-const ANN = { email: 'ann@example.org', password: 'Ann-app-v1-pässword-1618' };
+const ANN = { email: 'ann@example.org', name: 'Ann Example', password: 'Ann-app-v1-pässword-1618' };
 const EXAMPLE_KEY = 'app-v1-e2e-example-key';
 const REDIRECT = 'https://app.example.com/oauth/callback';
 /** Every API key scope that touches credentials or executions, and the external API's. */
@@ -106,21 +105,13 @@ describe("an app's access token on /api/v1 (grants, not the user's credentials)"
 
   before(async () => {
     exampleApi = await startExampleApi(EXAMPLE_KEY);
-    dataDir = makeDataDir();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      BLOCKYARD_DATA_DIR: dataDir,
+    ({ server, base, dataDir, key: annKey } = await startServerWithUser(ANN, {
       BLOCKYARD_PLUGINS: '@blockyard/plugin-example',
       BLOCKYARD_PROVIDER_BASE_URLS: `example=${exampleApi.url}/v1`,
       BLOCKYARD_OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
       // One execution at a time: a slow one keeps the next one queued (the revocation test).
       BLOCKYARD_WORKER_CONCURRENCY: '1',
-    };
-    await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    // A full-access key: it also registers the apps (client management needs every scope).
-    annKey = await createFullKey(env);
-    server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
+    }));
 
     app = await registerApp('Mail Helper');
     otherApp = await registerApp('Other App');

@@ -218,8 +218,10 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(sent).to.have.length(2);
     });
 
-    it("stores a running execution's execution.started within about a second, without waiting for its end", async () => {
-      const { executions, alice, webhooks, repo, clock } = await compose();
+    /** An execution with a target that started (and is still running), its webhooks delivered by a stand-in dispatcher. */
+    async function startedAndRunning() {
+      const composed = await compose();
+      const { executions, alice, webhooks, clock } = composed;
       webhooks.attachSender({
         leaseMs: 60_000,
         send: () => expect.fail('not used'),
@@ -228,6 +230,11 @@ describe('ClientWebhookService (memory adapters)', () => {
       const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
       await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
       await webhooks.started({ ...queued, status: 'running', startedAt: clock.now() });
+      return composed;
+    }
+
+    it("stores a running execution's execution.started within about a second, without waiting for its end", async () => {
+      const { webhooks, repo } = await startedAndRunning();
       const listed = async () => (await repo.listByClient('app_one', { limit: 10 })).map((d) => [d.event, d.status]);
       expect(await listed()).to.deep.equal([]); // sent, its row waiting for the end
       await new Promise((r) => setTimeout(r, 1_200));
@@ -236,15 +243,7 @@ describe('ClientWebhookService (memory adapters)', () => {
     });
 
     it('stores a sent execution.started when the process stops (drain), before its execution ended', async () => {
-      const { executions, alice, webhooks, repo, clock } = await compose();
-      webhooks.attachSender({
-        leaseMs: 60_000,
-        send: () => expect.fail('not used'),
-        deliver: async () => ({ status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() }),
-      });
-      const queued = await executions.executeBlock(alice.id, 't.echo', { text: 'x' });
-      await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
-      await webhooks.started({ ...queued, status: 'running', startedAt: clock.now() });
+      const { webhooks, repo } = await startedAndRunning();
       await webhooks.drain();
       expect((await repo.listByClient('app_one', { limit: 10 })).map((d) => d.event)).to.deep.equal(['execution.started']);
     });

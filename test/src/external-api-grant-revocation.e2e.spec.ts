@@ -7,15 +7,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { createFullKey } from './support/cli.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { startExampleApi, type ExampleApiStandIn } from './support/example-api.js';
 import { request, type JsonResponse } from './support/http.js';
-import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
+import { Browser, OAuthApp, startServerWithUser } from './support/oauth-flow.js';
 import { pluginFixture } from './support/plugin-fixtures.js';
-import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { removeDataDir, type ServerProcess } from './support/server-process.js';
 
-const ANN = { email: 'ann@example.org', password: 'Ann-revocation-pässword-2718' };
+const ANN = { email: 'ann@example.org', name: 'Ann Example', password: 'Ann-revocation-pässword-2718' };
 const EXAMPLE_KEY = 'revocation-e2e-example-key';
 const REDIRECT = 'https://app.example.com/oauth/callback';
 const APP_SCOPE = 'openid profile agents:execute integrations:list integrations:connect';
@@ -127,20 +126,12 @@ describe('grant revocation during an external execution, end to end', function (
   before(async () => {
     exampleApi = await startExampleApi(EXAMPLE_KEY);
     await receiver.start();
-    dataDir = makeDataDir();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = {
-      BLOCKYARD_DATA_DIR: dataDir,
+    ({ server, base, dataDir, key: annKey } = await startServerWithUser(ANN, {
       BLOCKYARD_PLUGINS: `@blockyard/plugin-example,${holdPlugin()}`,
       BLOCKYARD_PROVIDER_BASE_URLS: `example=${exampleApi.url}/v1`,
       BLOCKYARD_OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
       BLOCKYARD_OUTBOUND_WEBHOOK_POLL_MS: '100',
-    };
-    await createUser(ANN.email, 'Ann Example', ANN.password, env);
-    // Client management with a key needs a full-access key (every scope).
-    annKey = await createFullKey(env);
-    server = await startServerProcess({ ...env, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
+    }));
 
     const registered = await request(base, 'POST', '/oauth/clients/', { key: annKey, body: { name: 'Greeting App', redirect_uris: [REDIRECT], webhook_domains: ['127.0.0.1'] } });
     expect(registered.status, JSON.stringify(registered.body)).to.equal(201);

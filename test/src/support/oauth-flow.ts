@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { runBlockyard } from './cli.js';
+import { createFullKey, runBlockyard } from './cli.js';
+import { freePort, makeDataDir, startServerProcess, type ServerProcess } from './server-process.js';
 
 /** `blockyard users create`, the password piped on stdin. */
 export async function createUser(email: string, name: string, password: string, env: Record<string, string>): Promise<void> {
@@ -171,4 +172,32 @@ export class OAuthApp {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
   }
+}
+
+/** A server process on its own data dir and port, with one user who holds a full-access API key. */
+export interface ServerWithUser {
+  server: ServerProcess;
+  /** `http://127.0.0.1:<port>`, also the server's BLOCKYARD_PUBLIC_URL (OAuth redirects need it before the start). */
+  base: string;
+  dataDir: string;
+  /** The user's full-access key (client management needs every scope). */
+  key: string;
+  /** The environment the CLI and the server got, without PORT and BLOCKYARD_PUBLIC_URL. */
+  env: Record<string, string>;
+}
+
+/**
+ * What the app-facing end-to-end specs start from: a fresh data dir, the user created through
+ * the CLI (with `user.password` for the login form), a full-access key for them, then the server
+ * on a port known in advance. `env` adds to or overrides BLOCKYARD_DATA_DIR.
+ */
+export async function startServerWithUser(user: { email: string; name: string; password: string }, env: Record<string, string> = {}): Promise<ServerWithUser> {
+  const dataDir = makeDataDir();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const fullEnv = { BLOCKYARD_DATA_DIR: dataDir, ...env };
+  await createUser(user.email, user.name, user.password, fullEnv);
+  const key = await createFullKey(fullEnv);
+  const server = await startServerProcess({ ...fullEnv, PORT: String(port), BLOCKYARD_PUBLIC_URL: base }, dataDir);
+  return { server, base, dataDir, key, env: fullEnv };
 }
