@@ -58,9 +58,10 @@ export interface ClientWebhookDeliveryPage {
  * external API with a `webhook_url` (their target) get execution.started when they start and
  * execution.completed or execution.failed when they end; revoked grants get grant.revoked at
  * their client's endpoints. Each event becomes a delivery in the outbox (storage), which the
- * {@link ClientWebhookDispatcher} sends; an event is enqueued at most once per endpoint (its
- * delivery id is derived from it), so the lifecycle listener and the reconciliation can both
- * enqueue it safely.
+ * {@link ClientWebhookDispatcher} sends (the one of this process first, see `attachSender`); an
+ * event is enqueued at most once per endpoint (its delivery id is derived from it), so the
+ * lifecycle listener and the reconciliation can both enqueue it safely, and one process never
+ * sends it twice at once.
  *
  * It is the ExecutionLifecycleListener, the ExecutionWebhookTargets and the GrantEvents of a
  * composition that has outbound webhooks.
@@ -83,9 +84,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   }
 
   /**
-   * The dispatcher of this process (null: none, or stopping). Deliveries enqueued here are then
-   * stored already claimed for it and handed over, so it sends them at once without reading
-   * them back; without one they wait in the outbox for a dispatcher's next run.
+   * The dispatcher of this process (null: none, or stopping). Execution events enqueued here
+   * are then sent by it at once and stored with the attempt's result; grant.revoked is stored
+   * already claimed for it and handed over. Without one, deliveries wait in the outbox for a
+   * dispatcher's next run (`--role api` processes).
    */
   attachSender(sender: LocalWebhookSender | null): void {
     this.#sender = sender;
