@@ -6,25 +6,17 @@
 // the queue keeps the credential from it. The user's own executions read no grant. Also the
 // connect flow's authorization check (GrantService.checkConnectAuthorized).
 import { expect } from 'chai';
-import { Container } from 'inversify';
 import {
   AgentService,
-  BlockRegistry,
   ConnectError,
-  coreModule,
-  CredentialService,
   ExecutionRepository,
   ExecutionService,
   ExecutionWorker,
   ExternalExecutionRepository,
   ExternalExecutionService,
-  GrantRepository,
   NotFoundError,
   GrantService,
-  OAuthClientRepository,
   PermissionError,
-  ProviderRegistry,
-  UserService,
   type AgentLink,
   type AgentNode,
   type AppAuthorizations,
@@ -33,9 +25,7 @@ import {
   type Grant,
   type ResolvedCredential,
 } from '@blockyard/core';
-import { memoryStorageModule } from '@blockyard/storage-memory';
-import { memoryQueueModule } from '@blockyard/queue-memory';
-import { AesGcmSecretCipher, KeyRing, secretCipherModule } from '@blockyard/secret-cipher';
+import { composeAppWithCredential } from './support/app-grants.js';
 
 /** What the credential-using block was given, one entry per run. */
 const seen: Array<ResolvedCredential | null> = [];
@@ -60,44 +50,13 @@ const plain: Block = {
 };
 
 async function compose() {
-  const container = new Container();
-  container.load(
-    coreModule({ engine: { cancelGraceMs: 50 }, worker: { pollMs: 10 } }),
-    memoryStorageModule(),
-    memoryQueueModule(),
-    secretCipherModule(new AesGcmSecretCipher(KeyRing.of([{ id: 'k1', key: Buffer.alloc(32, 7) }]))),
-  );
-  const grantRepo = container.get<GrantRepository>(GrantRepository);
-  const grantReads: string[] = [];
-  const get = grantRepo.get.bind(grantRepo);
-  grantRepo.get = async (id) => {
-    grantReads.push(id);
-    return get(id);
-  };
-  container.get<BlockRegistry>(BlockRegistry).registerAll([acmeWrite, plain], 'spec');
-  container.get(ProviderRegistry).registerAll(
-    [{ name: 'acme', display_name: 'Acme', auth: [{ type: 'api_key', in: 'header', name: 'Authorization', prefix: 'Bearer ' }], integration_scopes: { 'acme:read': [], 'acme:write': [] } }],
-    'spec',
-  );
-  const alice = await container.get(UserService).createUser({ email: 'alice@example.com', name: 'Alice' });
-  const credential = await container.get(CredentialService).createCredential(alice.id, { provider: 'acme', kind: 'api_key', scopes: ['acme:read', 'acme:write'], secret: { api_key: 'acme-secret-key' } });
-  const clientId = 'app_writer';
-  await container.get<OAuthClientRepository>(OAuthClientRepository).create({
-    id: clientId,
-    userId: alice.id,
-    name: 'Writer',
-    description: '',
-    type: 'confidential',
-    secretHash: 'h',
-    redirectUris: ['https://writer.example.com/cb'],
-    webhookDomains: [],
-    webhookSecret: { keyId: 'k', nonce: 'n', ciphertext: 'c', tag: 't' },
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    disabledAt: null,
+  const { container, grantRepo, grantReads, alice, credential, clientId, actor } = await composeAppWithCredential({
+    blocks: [acmeWrite, plain],
+    scopes: ['acme:read', 'acme:write'],
+    clientId: 'app_writer',
+    clientName: 'Writer',
   });
   const grant = (id: string, scopes: string[], client = clientId): Grant => ({ id, userId: alice.id, clientId: client, credentialId: credential.id, provider: 'acme', scopes, createdAt: new Date(), lastUsedAt: null, revokedAt: null });
-  const actor = { userId: alice.id, clientId };
   const executions = container.get(ExecutionService);
   return {
     container,

@@ -4,22 +4,14 @@
 // GrantService also fails the app's running executions at once, and the user's own executions of
 // the same agent are not concerned. Nothing here waits on time: a gate block holds the first node.
 import { expect } from 'chai';
-import { Container } from 'inversify';
+import type { Container } from 'inversify';
 import {
   AgentService,
-  BlockRegistry,
-  coreModule,
-  CredentialService,
-  ExecutionLifecycleListener,
   ExecutionRepository,
   ExecutionService,
   ExecutionWorker,
   ExternalExecutionService,
-  GrantRepository,
   GrantService,
-  OAuthClientRepository,
-  ProviderRegistry,
-  UserService,
   type AgentLink,
   type AgentNode,
   type Block,
@@ -27,9 +19,7 @@ import {
   type Grant,
   type ResolvedCredential,
 } from '@blockyard/core';
-import { memoryStorageModule } from '@blockyard/storage-memory';
-import { memoryQueueModule } from '@blockyard/queue-memory';
-import { AesGcmSecretCipher, KeyRing, secretCipherModule } from '@blockyard/secret-cipher';
+import { composeAppWithCredential } from './support/app-grants.js';
 
 /** The first node: waits until the test opens the gate (or the run is cancelled). */
 class Gate {
@@ -100,44 +90,13 @@ const graph = (credentialId: string): { nodes: AgentNode[]; links: AgentLink[] }
 });
 
 async function compose() {
-  const container = new Container();
-  container.load(
-    coreModule({ engine: { cancelGraceMs: 50 }, worker: { pollMs: 10 } }),
-    memoryStorageModule(),
-    memoryQueueModule(),
-    secretCipherModule(new AesGcmSecretCipher(KeyRing.of([{ id: 'k1', key: Buffer.alloc(32, 9) }]))),
-  );
-  // Counts the grant reads made while executions run.
-  const grantRepo = container.get<GrantRepository>(GrantRepository);
-  const grantReads: string[] = [];
-  const get = grantRepo.get.bind(grantRepo);
-  grantRepo.get = async (id) => {
-    grantReads.push(id);
-    return get(id);
-  };
   const finishedEvents: Execution[] = [];
-  container.bind(ExecutionLifecycleListener).toConstantValue({ finished: async (e: Execution) => void finishedEvents.push(e) });
-  container.get<BlockRegistry>(BlockRegistry).registerAll([gate.block, acmeRead], 'spec');
-  container.get(ProviderRegistry).registerAll(
-    [{ name: 'acme', display_name: 'Acme', auth: [{ type: 'api_key', in: 'header', name: 'Authorization', prefix: 'Bearer ' }], integration_scopes: { 'acme:read': [] } }],
-    'spec',
-  );
-  const alice = await container.get(UserService).createUser({ email: 'alice@example.com', name: 'Alice' });
-  const credential = await container.get(CredentialService).createCredential(alice.id, { provider: 'acme', kind: 'api_key', secret: { api_key: 'acme-secret-key' } });
-  const clientId = 'app_reader';
-  await container.get<OAuthClientRepository>(OAuthClientRepository).create({
-    id: clientId,
-    userId: alice.id,
-    name: 'Reader',
-    description: '',
-    type: 'confidential',
-    secretHash: 'h',
-    redirectUris: ['https://reader.example.com/cb'],
-    webhookDomains: [],
-    webhookSecret: { keyId: 'k', nonce: 'n', ciphertext: 'c', tag: 't' },
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    disabledAt: null,
+  const { container, grantRepo, grantReads, alice, credential, clientId, actor } = await composeAppWithCredential({
+    blocks: [gate.block, acmeRead],
+    scopes: ['acme:read'],
+    clientId: 'app_reader',
+    clientName: 'Reader',
+    listeners: [{ finished: async (e: Execution) => void finishedEvents.push(e) }],
   });
   const grant: Grant = { id: 'grant-reader', userId: alice.id, clientId, credentialId: credential.id, provider: 'acme', scopes: ['acme:read'], createdAt: new Date(), lastUsedAt: null, revokedAt: null };
   await grantRepo.create(grant);
@@ -145,7 +104,6 @@ async function compose() {
   const worker = container.get(ExecutionWorker);
   worker.start();
   const executions = container.get(ExecutionService);
-  const actor = { userId: alice.id, clientId };
   return {
     container,
     alice,
