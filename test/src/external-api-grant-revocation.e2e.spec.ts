@@ -13,6 +13,7 @@ import { request, type JsonResponse } from './support/http.js';
 import { Browser, OAuthApp, startServerWithUser } from './support/oauth-flow.js';
 import { pluginFixture } from './support/plugin-fixtures.js';
 import { removeDataDir, type ServerProcess } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 const ANN = { email: 'ann@example.org', name: 'Ann Example', password: 'Ann-revocation-pässword-2718' };
 const EXAMPLE_KEY = 'revocation-e2e-example-key';
@@ -93,16 +94,6 @@ class Receiver {
   async stop(): Promise<void> {
     this.#server?.closeAllConnections();
     await new Promise((r) => this.#server?.close(r));
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -14,6 +14,7 @@ import { request } from './support/http.js';
 import { Browser, createUser, OAuthApp } from './support/oauth-flow.js';
 import { connectWithCredential } from './support/connect-flow.js';
 import { freePort, makeDataDir, removeDataDir, startServerProcess, type ServerProcess } from './support/server-process.js';
+import { waitFor } from './support/wait-for.js';
 
 const validators = new ContractValidators();
 const ANN = { email: 'ann@example.org', password: 'Ann-webhooks-pässword-1234' };
@@ -108,16 +109,6 @@ class Receiver {
   /** The deliveries of one execution at `path`, 2xx-answered ones only unless `all`. */
   of(executionId: string, options: { all?: boolean } = {}): Received[] {
     return this.received.filter((r) => r.body.data.execution_id === executionId && (options.all || r.status === 200));
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
