@@ -24,13 +24,10 @@
  * (/api/v1 p50 ÷ external p50), so that higher is better for both.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_KEY_SCOPES, ApiKeyService, UserService } from '@blockyard/core';
@@ -38,6 +35,7 @@ import { composeBlockyard, readConfig } from '@blockyard/server';
 import { accessTokenFor } from './oauth-login.js';
 import type { BenchSettings } from './settings.js';
 import { WebhookReceiver } from './webhook-receiver.js';
+import { freePort, nodeArgsFrom, startServerProc, type ServerProc } from './server-process.js';
 
 export const EXTERNAL_TARGET = { minRatio: 0.8 } as const;
 
@@ -67,7 +65,6 @@ const SETTLE_MS = 200;
  */
 const DISPATCHER_POLL_MS = readInt('BENCH_EXTERNAL_DISPATCHER_POLL_MS', 50, 10, 3_600_000);
 
-const SERVER_MAIN = join(dirname(createRequire(import.meta.url).resolve('@blockyard/server')), 'main.js');
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const USER = { email: 'bench@example.org', password: 'Bench-external-pässword-2026' };
 const REDIRECT_URI = 'https://app.example.com/oauth/callback';
@@ -200,14 +197,6 @@ function median(values: ReadonlyArray<number | null>): number | null {
   return present.length ? round2(percentile(present, 0.5)) : null;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** CPU ms a process has used (user + system), from /proc; null where there is none. */
 function processCpuMs(pid: number | undefined): number | null {
   try {
@@ -218,45 +207,11 @@ function processCpuMs(pid: number | undefined): number | null {
   }
 }
 
-interface ServerProc {
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
 /** `node apps/server/dist/main.js` with this environment only (no BLOCKYARD_* of the bench's own), up once GET /healthz answers. */
-async function startServer(env: Record<string, string>, base: string): Promise<ServerProc> {
+function startServer(env: Record<string, string>, base: string): Promise<ServerProc> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BLOCKYARD_')));
   // BENCH_EXTERNAL_NODE_ARGS: extra node flags for the server process (e.g. --cpu-prof to profile it).
-  const nodeArgs = (process.env.BENCH_EXTERNAL_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: ServerProc = {
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`the server did not come up:\n${output}`);
-    }
-    await sleep(50);
-  }
+  return startServerProc({ env: { ...inherited, ...env }, nodeArgs: nodeArgsFrom('BENCH_EXTERNAL_NODE_ARGS'), base, what: 'the server' });
 }
 
 async function json(res: Response): Promise<any> {

@@ -18,13 +18,10 @@
  * Target: 2 workers complete ≥ 1.8 × the executions per second 1 worker completes.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import knex, { type Knex } from 'knex';
@@ -32,6 +29,7 @@ import { ApiKeyService, UserService } from '@blockyard/core';
 import { assertRedisReachable, BullMqExecutionQueue, redisOptionsFromUrl } from '@blockyard/queue-bullmq';
 import { composeBlockyard, readConfig } from '@blockyard/server';
 import type { BenchSettings } from './settings.js';
+import { freePort, nodeArgsFrom, startServerProc, type ServerProc } from './server-process.js';
 
 export const SCALE_TARGET = { minRatio: 1.8 } as const;
 
@@ -56,7 +54,6 @@ const SUBMIT_CONCURRENCY = 32;
 const BACKLOG_MARGIN = 1.3;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.BLOCKYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.BLOCKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SERVER_MAIN = join(dirname(createRequire(import.meta.url).resolve('@blockyard/server')), 'main.js');
 
 export interface ScaleRound {
   workers: number;
@@ -91,53 +88,10 @@ export type ScaleResult =
     }
   | { skipped: string };
 
-interface Proc {
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** Starts `node apps/server/dist/main.js` and resolves once GET /healthz on `port` answers 200. */
-async function startProcess(env: Record<string, string>, port: number): Promise<Proc> {
+function startProcess(env: Record<string, string>, port: number): Promise<ServerProc> {
   // BENCH_SCALE_NODE_ARGS: extra node flags for the server processes (e.g. --cpu-prof to profile them).
-  const nodeArgs = (process.env.BENCH_SCALE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  child.stderr!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: Proc = {
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${env.BLOCKYARD_ROLE} process exited with ${child.exitCode}:\n${output}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`${env.BLOCKYARD_ROLE} process did not come up:\n${output}`);
-    }
-    await sleep(50);
-  }
+  return startServerProc({ env: { ...process.env, ...env }, nodeArgs: nodeArgsFrom('BENCH_SCALE_NODE_ARGS'), base: `http://127.0.0.1:${port}`, what: `${env.BLOCKYARD_ROLE} process` });
 }
 
 /** CPU ms a process has used (user + system), from /proc; null where there is none. */
@@ -193,7 +147,7 @@ async function runRound(
   const roundStart = new Date();
   const apiPort = await freePort();
   const api = await startProcess({ ...env, BLOCKYARD_ROLE: 'api', PORT: String(apiPort) }, apiPort);
-  const procs: Proc[] = [api];
+  const procs: ServerProc[] = [api];
   try {
     log(`  ${workers} worker(s): submitting a backlog of ${backlog} executions`);
     await submitBacklog(`http://127.0.0.1:${apiPort}`, apiKey, backlog);

@@ -25,25 +25,11 @@ import {
   type Grant,
   type ResolvedCredential,
 } from '@blockyard/core';
-import { composeAppWithCredential } from './support/app-grants.js';
+import { acmeBlock, composeAppWithCredential } from './support/app-grants.js';
 
 /** What the credential-using block was given, one entry per run. */
 const seen: Array<ResolvedCredential | null> = [];
-const acmeWrite: Block = {
-  definition: {
-    id: 'acme.write',
-    name: 'Acme write',
-    description: '',
-    categories: [],
-    input_schema: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } },
-    output_schema: { type: 'object', properties: { text: { type: 'string' } } },
-    credentials: { provider: 'acme', kinds: ['api_key'], scopes: ['acme:read', 'acme:write'] },
-  },
-  handler: async ({ q }, ctx) => {
-    seen.push(ctx.credentials);
-    return { data: { text: `wrote ${q as string}` } };
-  },
-};
+const acmeWrite = acmeBlock('acme.write', 'wrote', ['acme:read', 'acme:write'], seen);
 const plain: Block = {
   definition: { id: 't.plain', name: 'Plain', description: '', categories: [], input_schema: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } }, output_schema: { type: 'object', properties: { text: { type: 'string' } } } },
   handler: async ({ q }) => ({ data: { text: q as string } }),

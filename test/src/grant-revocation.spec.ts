@@ -19,7 +19,7 @@ import {
   type Grant,
   type ResolvedCredential,
 } from '@blockyard/core';
-import { composeAppWithCredential } from './support/app-grants.js';
+import { acmeBlock, composeAppWithCredential } from './support/app-grants.js';
 
 /** The first node: waits until the test opens the gate (or the run is cancelled). */
 class Gate {
@@ -58,21 +58,7 @@ class Gate {
 const gate = new Gate();
 /** What the credential-using block was given, one entry per run. */
 const seen: Array<ResolvedCredential | null> = [];
-const acmeRead: Block = {
-  definition: {
-    id: 'acme.read',
-    name: 'Acme read',
-    description: '',
-    categories: [],
-    input_schema: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } },
-    output_schema: { type: 'object', properties: { text: { type: 'string' } } },
-    credentials: { provider: 'acme', kinds: ['api_key'], scopes: ['acme:read'] },
-  },
-  handler: async ({ q }, ctx) => {
-    seen.push(ctx.credentials);
-    return { data: { text: `read ${q as string}` } };
-  },
-};
+const acmeRead = acmeBlock('acme.read', 'read', ['acme:read'], seen);
 
 const str = { type: 'string' } as const;
 const graph = (credentialId: string): { nodes: AgentNode[]; links: AgentLink[] } => ({

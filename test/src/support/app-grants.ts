@@ -9,6 +9,7 @@ import {
   ProviderRegistry,
   UserService,
   type Block,
+  type ResolvedCredential,
 } from '@blockyard/core';
 import { memoryStorageModule } from '@blockyard/storage-memory';
 import { memoryQueueModule } from '@blockyard/queue-memory';
@@ -62,4 +63,26 @@ export async function composeAppWithCredential(options: { blocks: Block[]; scope
     disabledAt: null,
   });
   return { container, grantRepo, grantReads, alice, credential, clientId, actor: { userId: alice.id, clientId } };
+}
+
+/**
+ * An Acme block taking a string `q` and a credential with `scopes`: it answers `<verb> <q>` and
+ * notes in `seen` the credential each run was given.
+ */
+export function acmeBlock(id: string, verb: string, scopes: string[], seen: Array<ResolvedCredential | null>): Block {
+  return {
+    definition: {
+      id,
+      name: `Acme ${verb}`,
+      description: '',
+      categories: [],
+      input_schema: { type: 'object', required: ['q'], properties: { q: { type: 'string' } } },
+      output_schema: { type: 'object', properties: { text: { type: 'string' } } },
+      credentials: { provider: 'acme', kinds: ['api_key'], scopes },
+    },
+    handler: async ({ q }, ctx) => {
+      seen.push(ctx.credentials);
+      return { data: { text: `${verb} ${q as string}` } };
+    },
+  };
 }
