@@ -40,7 +40,7 @@ import { freePort, nodeArgsFrom, startServerProc, type ServerProc } from './serv
 export const EXTERNAL_TARGET = { minRatio: 0.8 } as const;
 
 /** Clients at once in the throughput measurement. */
-const CONCURRENCY = 16;
+const CONCURRENCY = readInt('BENCH_EXTERNAL_CONCURRENCY', 16, 1, 1024);
 /**
  * Interleaved rounds (BENCH_EXTERNAL_ROUNDS). The subjects of one round run back to back, so
  * each round gives a paired ratio; the headline ratios are the medians of those, which a change
@@ -119,6 +119,8 @@ interface Window {
   firstError: string | null;
   /** Server process CPU ms used in the window (Linux only). */
   serverCpuMs: number | null;
+  /** This (the bench's) process's CPU ms in the window: the clients and the webhook receiver. */
+  benchCpuMs: number;
 }
 
 export interface ExternalSubjectResult {
@@ -144,6 +146,8 @@ export interface ExternalSubjectResult {
     p95Ms: number;
     /** CPU the server process used per completed execution at this concurrency, in ms (Linux only; null elsewhere). */
     serverCpuMsPerExecution: number | null;
+    /** CPU the bench process (clients, webhook receiver) used per completed execution, in ms: it shares the machine with the server. */
+    benchCpuMsPerExecution: number | null;
   };
   errors: number;
   firstError: string | null;
@@ -223,8 +227,15 @@ async function json(res: Response): Promise<any> {
   }
 }
 
+/** This process's CPU ms (user + system) since `since`. */
+function ownCpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
 async function sequentialWindow(driver: Driver, seconds: number, pid: number | undefined): Promise<Window> {
   const cpuBefore = processCpuMs(pid);
+  const ownBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   const samples: Sample[] = [];
@@ -239,18 +250,24 @@ async function sequentialWindow(driver: Driver, seconds: number, pid: number | u
     }
   }
   const cpuAfter = processCpuMs(pid);
-  return { completed: samples.length, seconds: (performance.now() - started) / 1000, latenciesMs: samples.map((x) => x.ms), samples, errors, firstError, serverCpuMs: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null };
+  const benchCpuMs = ownCpuMs(ownBefore);
+  return { completed: samples.length, seconds: (performance.now() - started) / 1000, latenciesMs: samples.map((x) => x.ms), samples, errors, firstError, serverCpuMs: cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null, benchCpuMs };
 }
 
 /** `concurrency` clients, each running one execution after another; counts those completed within `seconds`. */
 async function concurrentWindow(driver: Driver, seconds: number, concurrency: number, pid: number | undefined): Promise<Window> {
   const cpuBefore = processCpuMs(pid);
+  const ownBefore = process.cpuUsage();
   const deadline = performance.now() + seconds * 1000;
   const samples: Sample[] = [];
   let errors = 0;
   let firstError: string | null = null;
   let cpuAtDeadline: number | null = null;
-  const cpuTimer = setTimeout(() => (cpuAtDeadline = processCpuMs(pid)), seconds * 1000);
+  let ownAtDeadline: number | null = null;
+  const cpuTimer = setTimeout(() => {
+    cpuAtDeadline = processCpuMs(pid);
+    ownAtDeadline = ownCpuMs(ownBefore);
+  }, seconds * 1000);
   const client = async () => {
     while (performance.now() < deadline && errors < MAX_ERRORS) {
       try {
@@ -265,7 +282,8 @@ async function concurrentWindow(driver: Driver, seconds: number, concurrency: nu
   await Promise.all(Array.from({ length: concurrency }, client));
   clearTimeout(cpuTimer);
   cpuAtDeadline ??= processCpuMs(pid);
-  return { completed: samples.length, seconds, latenciesMs: samples.map((x) => x.ms), samples, errors, firstError, serverCpuMs: cpuBefore !== null && cpuAtDeadline !== null ? cpuAtDeadline - cpuBefore : null };
+  ownAtDeadline ??= ownCpuMs(ownBefore);
+  return { completed: samples.length, seconds, latenciesMs: samples.map((x) => x.ms), samples, errors, firstError, serverCpuMs: cpuBefore !== null && cpuAtDeadline !== null ? cpuAtDeadline - cpuBefore : null, benchCpuMs: ownAtDeadline };
 }
 
 function summarize(what: string, sequential: Window[], concurrent: Window[]): ExternalSubjectResult {
@@ -275,6 +293,7 @@ function summarize(what: string, sequential: Window[], concurrent: Window[]): Ex
   const conSeconds = concurrent.reduce((s, w) => s + w.seconds, 0);
   const conCompleted = concurrent.reduce((s, w) => s + w.completed, 0);
   const cpu = concurrent.every((w) => w.serverCpuMs !== null) ? concurrent.reduce((s, w) => s + w.serverCpuMs!, 0) : null;
+  const benchCpu = concurrent.reduce((s, w) => s + w.benchCpuMs, 0);
   const all = [...sequential, ...concurrent];
   return {
     what,
@@ -297,6 +316,7 @@ function summarize(what: string, sequential: Window[], concurrent: Window[]): Ex
       p50Ms: round2(percentile(conAll, 0.5)),
       p95Ms: round2(percentile(conAll, 0.95)),
       serverCpuMsPerExecution: cpu !== null && conCompleted ? round2(cpu / conCompleted) : null,
+      benchCpuMsPerExecution: conCompleted ? round2(benchCpu / conCompleted) : null,
     },
     errors: all.reduce((s, w) => s + w.errors, 0),
     firstError: all.find((w) => w.firstError)?.firstError ?? null,
@@ -491,7 +511,7 @@ export async function runExternal(settings: BenchSettings, log: (line: string) =
 export function externalSummary(r: ExternalResult): string[] {
   const row = (name: string, s: ExternalSubjectResult) =>
     `  ${name.padEnd(26)} p50 ${s.sequential.p50Ms.toFixed(1).padStart(6)} ms  p95 ${s.sequential.p95Ms.toFixed(1).padStart(6)} ms  ` +
-    `${s.concurrent.perSecond.toFixed(1).padStart(6)} executions/s (rounds ${s.concurrent.roundsPerSecond.map((v) => v.toFixed(0)).join(', ')}; p50 ${s.concurrent.p50Ms.toFixed(1)} ms; server CPU ${s.concurrent.serverCpuMsPerExecution ?? '?'} ms each)` +
+    `${s.concurrent.perSecond.toFixed(1).padStart(6)} executions/s (rounds ${s.concurrent.roundsPerSecond.map((v) => v.toFixed(0)).join(', ')}; p50 ${s.concurrent.p50Ms.toFixed(1)} ms; server CPU ${s.concurrent.serverCpuMsPerExecution ?? '?'} ms, bench's ${s.concurrent.benchCpuMsPerExecution ?? '?'} ms each)` +
     `${s.errors ? `  ${s.errors} ERRORS: ${s.firstError}` : ''}`;
   const met = (ratio: number) => (ratio >= r.target.minRatio ? 'MET' : 'NOT MET');
   return [

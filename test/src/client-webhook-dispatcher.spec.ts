@@ -118,7 +118,8 @@ describe('ClientWebhookDispatcher (fake clock)', () => {
     expect(outbound.sent).to.have.length(1);
     const { url, request, at } = outbound.sent[0]!;
     expect(url).to.equal(URL_A);
-    expect(request).to.include({ method: 'POST', body: delivery.body, retry: false, redirect: 'manual', timeoutMs: 15_000 });
+    // Only the answer's status (and Retry-After) is used: its body is not kept.
+    expect(request).to.include({ method: 'POST', body: delivery.body, retry: false, redirect: 'manual', timeoutMs: 15_000, discardBody: true });
     const headers = request.headers!;
     expect(headers['content-type']).to.equal('application/json');
     // The guide: the receiver parses the body (express.json) and signs JSON.stringify(req.body).
@@ -329,24 +330,39 @@ describe('ClientWebhookDispatcher (fake clock)', () => {
     const clients = new InMemoryOAuthClientRepository();
     await clients.create(clientFixture());
     const opened: string[] = [];
+    const rotated = 'whsec_' + Buffer.alloc(32, 1).toString('base64');
+    const outbound = outboundMock(clock, () => ({ status: 200 }));
     const dispatcher = new ClientWebhookDispatcher({
       deliveries,
       clients,
       webhookSecret: (client) => {
         opened.push(client.webhookSecret.ciphertext);
-        return client.webhookSecret.ciphertext === 'c' ? SECRET : 'whsec_' + Buffer.alloc(32, 1).toString('base64');
+        return client.webhookSecret.ciphertext === 'c' ? SECRET : rotated;
       },
-      outbound: outboundMock(clock, () => ({ status: 200 })),
+      outbound,
       clock,
       logger: silentLogger,
     });
+    /** Whether the last request sent was signed with `secret`. */
+    const lastSignedWith = (secret: string): boolean => {
+      const { request } = outbound.sent.at(-1)!;
+      return request.headers!['x-webhook-signature'] === `sha256=${createHmac('sha256', secret).update(request.body as string).digest('hex')}`;
+    };
     for (let i = 0; i < 3; i++) await deliveries.enqueue(deliveryFixture(clock));
     expect(await dispatcher.dispatchDue()).to.equal(3);
     expect(opened).to.deep.equal(['c']);
+    expect(lastSignedWith(SECRET)).to.equal(true);
     await clients.update('app_spec', { webhookSecret: { keyId: 'k', nonce: 'n2', ciphertext: 'c2', tag: 't2' }, updatedAt: clock.now() });
     await deliveries.enqueue(deliveryFixture(clock));
     expect(await dispatcher.dispatchDue()).to.equal(1);
     expect(opened).to.deep.equal(['c', 'c2']);
+    expect(lastSignedWith(rotated)).to.equal(true);
+    // Back to the first sealed secret: opened again, and signed with it again.
+    await clients.update('app_spec', { webhookSecret: { keyId: 'k', nonce: 'n', ciphertext: 'c', tag: 't' }, updatedAt: clock.now() });
+    await deliveries.enqueue(deliveryFixture(clock));
+    expect(await dispatcher.dispatchDue()).to.equal(1);
+    expect(opened).to.deep.equal(['c', 'c2', 'c']);
+    expect(lastSignedWith(SECRET)).to.equal(true);
   });
 
   describe('send (a delivery handed over by the enqueue of this process)', () => {

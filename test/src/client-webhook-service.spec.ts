@@ -16,11 +16,14 @@ import {
   ExecutionRunner,
   ExecutionService,
   FakeClock,
+  Logger,
   OAuthClientRepository,
   OutboundHttp,
   UserService,
   type Block,
+  type ClientWebhookAttemptResult,
   type ClientWebhookDelivery,
+  type ClientWebhookTargetStage,
   type Execution,
   type OAuthClient,
 } from '@blockyard/core';
@@ -47,10 +50,10 @@ const boom: Block = {
 
 const URL_A = 'https://hooks.example.com/in';
 
-async function compose() {
+async function compose(options: { logger?: Logger } = {}) {
   const clock = new FakeClock(new Date());
   const container = new Container();
-  container.load(coreModule({ clock }), memoryStorageModule(), memoryQueueModule(), clientWebhookModule());
+  container.load(coreModule({ clock, logger: options.logger }), memoryStorageModule(), memoryQueueModule(), clientWebhookModule());
   container.bind(OutboundHttp).toConstantValue({ createFetch: () => { throw new Error('no HTTP in this spec'); } });
   container.get<BlockRegistry>(BlockRegistry).registerAll([echo, rich, boom], 'spec');
   const users = container.get(UserService);
@@ -263,6 +266,131 @@ describe('ClientWebhookService (memory adapters)', () => {
         ['pending', 1, 503],
       ]);
       expect(stored[0]!.nextAttemptAt!.getTime() - clock.now().getTime()).to.equal(5_000);
+    });
+
+    /**
+     * Composed with a stand-in dispatcher whose attempts (all delivered) wait for `releaseSends`,
+     * and with the storage's writes counted; `advanceTargets` waits for `releaseAdvances`.
+     */
+    async function withGatedSender(options: { logger?: Logger; advanceFails?: boolean } = {}) {
+      const composed = await compose(options);
+      const { webhooks, repo, clock } = composed;
+      let releaseSends!: () => void;
+      const sendsReleased = new Promise<void>((r) => (releaseSends = r));
+      let releaseAdvances!: () => void;
+      const advancesReleased = new Promise<void>((r) => (releaseAdvances = r));
+      const sent: string[] = [];
+      webhooks.attachSender({
+        leaseMs: 60_000,
+        send: () => expect.fail('not used'),
+        deliver: async (delivery): Promise<ClientWebhookAttemptResult> => {
+          sent.push(delivery.event);
+          await sendsReleased;
+          return { status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, lastError: null, deliveredAt: clock.now(), updatedAt: clock.now() };
+        },
+      });
+      // The memory repository behind the service's cache, its writes counted.
+      const writes = { enqueue: 0, enqueueMany: [] as string[][], advanceTarget: [] as Array<[string, ClientWebhookTargetStage]>, advanceTargets: [] as Array<[string[], ClientWebhookTargetStage]> };
+      const enqueue = repo.enqueue.bind(repo);
+      const enqueueMany = repo.enqueueMany.bind(repo);
+      const advanceTarget = repo.advanceTarget.bind(repo);
+      const advanceTargets = repo.advanceTargets.bind(repo);
+      Object.assign(repo, {
+        enqueue: (...args: Parameters<typeof enqueue>) => ((writes.enqueue += 1), enqueue(...args)),
+        enqueueMany: (ds: readonly ClientWebhookDelivery[]) => (writes.enqueueMany.push(ds.map((d) => d.event)), enqueueMany(ds)),
+        advanceTarget: (id: string, stage: ClientWebhookTargetStage) => (writes.advanceTarget.push([id, stage]), advanceTarget(id, stage)),
+        advanceTargets: async (ids: readonly string[], stage: ClientWebhookTargetStage) => {
+          writes.advanceTargets.push([[...ids], stage]);
+          await advancesReleased;
+          if (options.advanceFails) throw new Error('storage is down');
+          return advanceTargets(ids, stage);
+        },
+      });
+      /** Starts an execution with a target and runs it to its end (its webhooks wait for releaseSends). */
+      const runOne = async (): Promise<Execution> => {
+        const queued = await composed.executions.executeBlock(composed.alice.id, 't.echo', { text: 'x' });
+        await webhooks.set({ executionId: queued.id, clientId: 'app_one', webhookUrl: URL_A });
+        await composed.runner.runExecution(queued.id);
+        return (await composed.container.get<ExecutionRepository>(ExecutionRepository).get(queued.id))!;
+      };
+      /** Resolves once `count` delivery rows are stored. */
+      const stored = async (count: number) => {
+        while ((await repo.listByClient('app_one', { limit: count })).length < count) await new Promise((r) => setImmediate(r));
+      };
+      return { ...composed, sent, writes, releaseSends, releaseAdvances, runOne, stored };
+    }
+
+    it("stores an execution's end and its waiting execution.started in one write, and finishes targets of executions ending together in one batch", async () => {
+      const { webhooks, repo, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender();
+      const first = await runOne();
+      const second = await runOne();
+      expect(sent).to.deep.equal(['execution.started', 'execution.completed', 'execution.started', 'execution.completed']);
+      releaseSends();
+      await stored(4);
+      expect(writes.enqueueMany).to.deep.equal([
+        ['execution.started', 'execution.completed'],
+        ['execution.started', 'execution.completed'],
+      ]);
+      expect(writes.enqueue).to.equal(0);
+      // Stored, their targets not yet moved: told again, this process sends nothing more.
+      expect((await repo.getTarget(first.id))?.stage).to.equal('none');
+      await webhooks.finished(first);
+      await webhooks.finished(second);
+      expect(sent).to.have.length(4);
+      const drained = webhooks.drain();
+      releaseAdvances();
+      await drained;
+      expect(writes.advanceTargets).to.deep.equal([[[first.id, second.id], 'finished']]);
+      expect(writes.advanceTarget).to.deep.equal([]);
+      expect((await repo.getTarget(first.id))?.stage).to.equal('finished');
+      expect((await repo.getTarget(second.id))?.stage).to.equal('finished');
+      // Told again once finished: still nothing sent.
+      await webhooks.finished(second);
+      await webhooks.drain();
+      expect(sent).to.have.length(4);
+    });
+
+    it('finishes a batch at once when it holds 200 executions', async () => {
+      const { webhooks, releaseSends, releaseAdvances, runOne, stored, writes } = await withGatedSender();
+      const done: Execution[] = [];
+      for (let i = 0; i < 201; i++) done.push(await runOne());
+      releaseSends();
+      await stored(402);
+      expect(writes.advanceTargets.map(([ids]) => ids)).to.deep.equal([done.slice(0, 200).map((e) => e.id)]);
+      releaseAdvances();
+      await webhooks.drain();
+      expect(writes.advanceTargets.map(([ids]) => ids)).to.deep.equal([done.slice(0, 200).map((e) => e.id), [done[200]!.id]]);
+    });
+
+    it('finishes the targets of a batch within about 50 ms without a drain', async () => {
+      const { repo, releaseSends, releaseAdvances, runOne, stored, writes } = await withGatedSender();
+      releaseSends();
+      releaseAdvances();
+      const done = await runOne();
+      await stored(2);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(writes.advanceTargets).to.deep.equal([[[done.id], 'finished']]);
+      expect((await repo.getTarget(done.id))?.stage).to.equal('finished');
+    });
+
+    it('leaves the targets of a failed batch to the reconciliation, which finishes them without sending again', async () => {
+      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+      const logger: Logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]), child: () => logger };
+      const { webhooks, repo, clock, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender({ logger, advanceFails: true });
+      releaseSends();
+      releaseAdvances();
+      const done = await runOne();
+      await stored(2);
+      await webhooks.drain();
+      expect(warnings.map(([message]) => message)).to.deep.equal(['outbound webhooks: targets not marked finished; the reconciliation finishes them later']);
+      expect(warnings[0]![1]).to.deep.include({ count: 1, error: 'storage is down' });
+      expect((await repo.getTarget(done.id))?.stage).to.equal('none');
+      clock.advance(6_000);
+      expect(await webhooks.reconcile()).to.equal(0);
+      await webhooks.drain();
+      expect(sent).to.deep.equal(['execution.started', 'execution.completed']);
+      expect(writes.advanceTarget).to.deep.equal([[done.id, 'started'], [done.id, 'finished']]);
+      expect((await repo.getTarget(done.id))?.stage).to.equal('finished');
     });
 
     it("hands a grant.revoked to this process's dispatcher stored claimed for it, so that no other dispatcher takes it", async () => {

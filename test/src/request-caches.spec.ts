@@ -190,6 +190,20 @@ describe('request caches', () => {
       expect(inner.calls.getTarget).to.equal(1);
     });
 
+    it('moves or forgets the targets it keeps with its own batched advances', async () => {
+      const { repo, inner } = setup();
+      for (const id of ['exec-a', 'exec-b', 'exec-c']) await repo.recordTarget({ executionId: id, clientId: 'app_cache', url: URL_A, stage: 'none', createdAt: new Date(0) });
+      expect(await repo.advanceTargets(['exec-a', 'exec-b'], 'started')).to.equal(2);
+      expect((await repo.getTarget('exec-a'))?.stage).to.equal('started');
+      expect((await repo.getTarget('exec-c'))?.stage).to.equal('none');
+      expect(inner.calls.getTarget ?? 0).to.equal(0);
+      expect(await repo.advanceTargets(['exec-a', 'exec-c'], 'finished')).to.equal(2);
+      expect((await repo.getTarget('exec-a'))?.stage).to.equal('finished');
+      expect((await repo.getTarget('exec-c'))?.stage).to.equal('finished');
+      expect((await repo.getTarget('exec-b'))?.stage).to.equal('started');
+      expect(inner.calls.getTarget).to.equal(2);
+    });
+
     it('asks storage once about an execution without a target (one is never added once it runs)', async () => {
       const { repo, inner } = setup();
       expect(await repo.getTarget('exec-plain')).to.equal(null);

@@ -292,6 +292,47 @@ describe('NodeOutboundHttp', function () {
       const err = await rejection(fetchWith({}, { maxResponseBytes: 100_000 })(s.url));
       expect(err.code).to.equal('response_too_large');
     });
+
+    describe('discardBody', () => {
+      it("reads the body but keeps none of it: data is '', status and headers as usual", async () => {
+        const ports: number[] = [];
+        const busy = answering(503, { 'content-type': 'application/json', 'retry-after': '7' }, '{"busy":true}');
+        const s = await server((req, res, received) => (ports.push(req.socket.remotePort!), busy(req, res, received)));
+        const fetch = fetchWith({}, { maxRetries: 0 });
+        const res = await fetch(s.url, { method: 'POST', body: '{}', discardBody: true });
+        expect(res).to.deep.include({ status: 503, ok: false, data: '', url: `${s.url}/` });
+        expect(res.headers).to.include({ 'content-type': 'application/json', 'retry-after': '7' });
+        for (let i = 0; i < 3; i++) expect((await fetch(s.url, { method: 'POST', body: '{}', discardBody: true })).status).to.equal(503);
+        // each body was read to its end, so its keep-alive connection served a later request
+        expect(new Set(ports).size).to.be.below(ports.length);
+        expect((await fetch(s.url)).data).to.deep.equal({ busy: true });
+      });
+
+      it('still refuses a body past maxResponseBytes, declared, endless or once decoded', async () => {
+        const declared = await server(answering(200, { 'content-type': 'text/plain' }, 'x'.repeat(2000)));
+        expect((await rejection(fetchWith({}, { maxResponseBytes: 1000 })(declared.url, { discardBody: true }))).code).to.equal('response_too_large');
+        const endless = await server((_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          const chunk = Buffer.alloc(16 * 1024, 1);
+          const pump = (): void => {
+            while (!res.destroyed) if (!res.write(chunk)) return void res.once('drain', pump);
+          };
+          pump();
+        });
+        expect((await rejection(fetchWith({}, { maxResponseBytes: 100_000 })(endless.url, { discardBody: true }))).code).to.equal('response_too_large');
+        const zipped = await server(answering(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(5_000_000))));
+        expect((await rejection(fetchWith({}, { maxResponseBytes: 100_000 })(zipped.url, { discardBody: true }))).code).to.equal('response_too_large');
+      });
+
+      it('still times out a body that stops coming', async () => {
+        const s = await server((_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('partial');
+        });
+        const err = await rejection(fetchWith({}, { maxRetries: 0 })(s.url, { timeoutMs: 100, discardBody: true }));
+        expect(err.code).to.equal('timeout');
+      });
+    });
   });
 
   describe('timeouts and abort', () => {

@@ -65,6 +65,8 @@ interface Hop {
   body: string | Uint8Array | undefined;
   /** False: a 3xx is answered as it is (`redirect: 'manual'`). */
   followRedirects: boolean;
+  /** True: the body is read but not kept, `data` is '' (`discardBody`). */
+  discardBody: boolean;
 }
 
 type AttemptOutcome =
@@ -135,7 +137,7 @@ export class NodeOutboundHttp implements OutboundHttp {
       this.#guardLiteral(target);
       const sent = credential ? { ...headers } : headers;
       const sendUrl = credential ? credential.apply(target, sent) : target;
-      const outcome = await this.#exchange({ url: sendUrl, method, headers: sent, body, followRedirects: request.redirect !== 'manual' }, timeoutMs, retries, signal);
+      const outcome = await this.#exchange({ url: sendUrl, method, headers: sent, body, followRedirects: request.redirect !== 'manual', discardBody: request.discardBody === true }, timeoutMs, retries, signal);
       if (outcome.kind === 'response') {
         return { status: outcome.status, ok: outcome.status >= 200 && outcome.status <= 299, headers: outcome.headers, data: outcome.data, url: credential ? credential.redact(target) : target.href };
       }
@@ -226,8 +228,8 @@ export class NodeOutboundHttp implements OutboundHttp {
         response.body.destroy();
         throw tooLarge(this.#maxResponseBytes, describeHop);
       }
-      const buffer = await readBody(response.body as Readable, headers['content-encoding'], this.#maxResponseBytes, describeHop);
-      return { kind: 'response', status, headers, data: hop.method === 'HEAD' ? '' : parseBody(buffer, headers['content-type']) };
+      const buffer = await readBody(response.body as Readable, headers['content-encoding'], this.#maxResponseBytes, describeHop, !hop.discardBody);
+      return { kind: 'response', status, headers, data: hop.method === 'HEAD' || hop.discardBody ? '' : parseBody(buffer, headers['content-type']) };
     } catch (err) {
       if (err instanceof OutboundRequestError) throw err;
       if (signal?.aborted) throw new OutboundRequestError('aborted', `${describe(hop.method, hop.url)}: aborted, the run was cancelled`);

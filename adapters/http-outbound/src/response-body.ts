@@ -6,8 +6,10 @@ import { OutboundRequestError } from '@blockyard/core';
  * Reads a response body into one buffer, decoding gzip, deflate or br when the response says
  * it is encoded, and stops (destroying the stream) as soon as the decoded size passes
  * `maxBytes`, so an endless or decompression-bomb body costs at most `maxBytes` of memory.
+ * `keep` false reads it all the same (size limit included) but keeps none of it: the answer is
+ * an empty buffer.
  */
-export function readBody(body: Readable, contentEncoding: string | undefined, maxBytes: number, describe: () => string): Promise<Buffer> {
+export function readBody(body: Readable, contentEncoding: string | undefined, maxBytes: number, describe: () => string, keep = true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const decoder = decoderFor(contentEncoding);
     const source: Readable = decoder ?? body;
@@ -24,12 +26,12 @@ export function readBody(body: Readable, contentEncoding: string | undefined, ma
     source.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) fail(tooLarge(maxBytes, describe));
-      else chunks.push(chunk);
+      else if (keep) chunks.push(chunk);
     });
     source.once('end', () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, keep ? size : 0));
     });
     source.once('error', fail);
     if (decoder) {

@@ -59,6 +59,13 @@ const ENDPOINTS = 'client_webhook_endpoints';
 const TARGETS = 'client_webhook_targets';
 /** Rows removed per statement when pruning, so that no one statement holds the writer long. */
 const PRUNE_BATCH = 1000;
+/**
+ * Most rows of one insert in `enqueueMany`: within SQLite's limits on a statement's bindings (16
+ * a row) and on the terms of a compound select (500; knex writes SQLite's multi-row insert as one).
+ */
+const ENQUEUE_BATCH = 200;
+/** Most executions named by one statement of `advanceTargets` (a power of two, see paddedToPowerOfTwo). */
+const ADVANCE_BATCH = 256;
 
 /**
  * The client webhook outbox in three tables. A claim is a compare-and-set per delivery (its
@@ -78,6 +85,17 @@ export class KnexClientWebhookRepository implements ClientWebhookRepository {
     if (claim) Object.assign(row, { lease_token: claim.leaseToken, lease_until: this.codec.date(claim.leaseUntil) });
     const inserted = await this.writes.runCounted((db) => db<DeliveryRow>(DELIVERIES).insert(row).onConflict('id').ignore());
     return inserted > 0;
+  }
+
+  async enqueueMany(deliveries: readonly ClientWebhookDelivery[]): Promise<void> {
+    const rows = deliveries.map((delivery) => this.toRow(delivery));
+    // One multi-row insert (a few rows in practice; chunked only to stay within bind limits).
+    const writes: Promise<unknown>[] = [];
+    for (let start = 0; start < rows.length; start += ENQUEUE_BATCH) {
+      const chunk = rows.slice(start, start + ENQUEUE_BATCH);
+      writes.push(this.writes.runStatement((db) => db<DeliveryRow>(DELIVERIES).insert(chunk).onConflict('id').ignore()));
+    }
+    await Promise.all(writes);
   }
 
   async get(id: string): Promise<ClientWebhookDelivery | null> {
@@ -253,6 +271,18 @@ export class KnexClientWebhookRepository implements ClientWebhookRepository {
     return changed > 0;
   }
 
+  async advanceTargets(executionIds: readonly string[], stage: ClientWebhookTargetStage): Promise<number> {
+    const earlier = CLIENT_WEBHOOK_TARGET_STAGES.slice(0, CLIENT_WEBHOOK_TARGET_STAGES.indexOf(stage));
+    const ids = [...new Set(executionIds)];
+    if (earlier.length === 0 || ids.length === 0) return 0;
+    const counts: Promise<number>[] = [];
+    for (let start = 0; start < ids.length; start += ADVANCE_BATCH) {
+      const chunk = paddedToPowerOfTwo(ids.slice(start, start + ADVANCE_BATCH));
+      counts.push(this.writes.runCounted((db) => db<TargetRow>(TARGETS).whereIn('execution_id', chunk).whereIn('stage', earlier).update({ stage })));
+    }
+    return (await Promise.all(counts)).reduce((sum, n) => sum + n, 0);
+  }
+
   async listUnfinishedTargets(createdBefore: Date, afterExecutionId: string | null, limit: number): Promise<ClientWebhookTarget[]> {
     if (limit <= 0) return [];
     const q = this.reads
@@ -317,4 +347,16 @@ export class KnexClientWebhookRepository implements ClientWebhookRepository {
   private toTarget(row: TargetRow): ClientWebhookTarget {
     return { executionId: row.execution_id, clientId: row.client_id, url: row.url, stage: row.stage, createdAt: this.codec.readDate(row.created_at) };
   }
+}
+
+/**
+ * The ids, the last repeated until their count is a power of two: `in (...)` lists of a few
+ * lengths only, so that the SQLite driver path's per-connection cache of prepared statements
+ * (keyed by SQL text, cleared whole when full) keeps a handful of texts instead of one per
+ * batch size. A repeated id changes nothing: `in` matches each row once.
+ */
+function paddedToPowerOfTwo(ids: readonly string[]): string[] {
+  let size = 1;
+  while (size < ids.length) size *= 2;
+  return [...ids, ...Array.from({ length: size - ids.length }, () => ids[ids.length - 1]!)];
 }

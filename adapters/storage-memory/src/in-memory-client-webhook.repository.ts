@@ -31,6 +31,12 @@ export class InMemoryClientWebhookRepository implements ClientWebhookRepository 
     return true;
   }
 
+  async enqueueMany(deliveries: readonly ClientWebhookDelivery[]): Promise<void> {
+    for (const delivery of deliveries) {
+      if (!this.deliveries.has(delivery.id)) this.deliveries.set(delivery.id, { delivery: structuredClone(delivery), leaseToken: null, leaseUntil: null });
+    }
+  }
+
   async get(id: string): Promise<ClientWebhookDelivery | null> {
     const stored = this.deliveries.get(id);
     return stored ? structuredClone(stored.delivery) : null;
@@ -135,6 +141,16 @@ export class InMemoryClientWebhookRepository implements ClientWebhookRepository 
   }
 
   async advanceTarget(executionId: string, stage: ClientWebhookTargetStage): Promise<boolean> {
+    return this.advance(executionId, stage);
+  }
+
+  async advanceTargets(executionIds: readonly string[], stage: ClientWebhookTargetStage): Promise<number> {
+    let advanced = 0;
+    for (const executionId of new Set(executionIds)) if (this.advance(executionId, stage)) advanced++;
+    return advanced;
+  }
+
+  private advance(executionId: string, stage: ClientWebhookTargetStage): boolean {
     const target = this.targets.get(executionId);
     if (!target || CLIENT_WEBHOOK_TARGET_STAGES.indexOf(target.stage) >= CLIENT_WEBHOOK_TARGET_STAGES.indexOf(stage)) return false;
     this.targets.set(executionId, { ...target, stage });

@@ -49,6 +49,10 @@ export class CachingClientWebhookRepository implements ClientWebhookRepository {
     return this.inner.enqueue(delivery, claim);
   }
 
+  enqueueMany(deliveries: readonly ClientWebhookDelivery[]): Promise<void> {
+    return this.inner.enqueueMany(deliveries);
+  }
+
   get(id: string): Promise<ClientWebhookDelivery | null> {
     return this.inner.get(id);
   }
@@ -121,17 +125,27 @@ export class CachingClientWebhookRepository implements ClientWebhookRepository {
 
   async advanceTarget(executionId: string, stage: ClientWebhookTargetStage): Promise<boolean> {
     const advanced = await this.inner.advanceTarget(executionId, stage);
-    const cached = this.#targets.get(executionId);
-    if (cached?.target) {
-      // Whether this call moved it or another got there first, it is at `stage` or beyond now.
-      if (stage === 'finished') this.#targets.delete(executionId);
-      else if (cached.target.stage === 'none') cached.target = { ...cached.target, stage };
-    }
+    this.#advanced(executionId, stage);
+    return advanced;
+  }
+
+  async advanceTargets(executionIds: readonly string[], stage: ClientWebhookTargetStage): Promise<number> {
+    const advanced = await this.inner.advanceTargets(executionIds, stage);
+    for (const executionId of executionIds) this.#advanced(executionId, stage);
     return advanced;
   }
 
   listUnfinishedTargets(createdBefore: Date, afterExecutionId: string | null, limit: number): Promise<ClientWebhookTarget[]> {
     return this.inner.listUnfinishedTargets(createdBefore, afterExecutionId, limit);
+  }
+
+  /** The cached target after an advance to `stage` answered (that call moved it, or another got there first). */
+  #advanced(executionId: string, stage: ClientWebhookTargetStage): void {
+    const cached = this.#targets.get(executionId);
+    if (!cached?.target) return;
+    // It is at `stage` or beyond now.
+    if (stage === 'finished') this.#targets.delete(executionId);
+    else if (cached.target.stage === 'none') cached.target = { ...cached.target, stage };
   }
 
   #keepTarget(target: ClientWebhookTarget): void {

@@ -40,6 +40,13 @@ export interface ClientWebhookRepository {
    * enqueued it sends it at once, and no other dispatcher takes it before the lease lapses.
    */
   enqueue(delivery: ClientWebhookDelivery, claim?: ClientWebhookClaim): Promise<boolean>;
+  /**
+   * Stores each delivery unless one with its id exists (as `enqueue` without a claim does), as
+   * one write: one statement where storage has statements (for the few rows stored together;
+   * a long list may take a few). Deliveries already there are left unchanged; an empty list
+   * writes nothing.
+   */
+  enqueueMany(deliveries: readonly ClientWebhookDelivery[]): Promise<void>;
   get(id: string): Promise<ClientWebhookDelivery | null>;
   /**
    * Claims up to `limit` pending deliveries due at `now` (nextAttemptAt ≤ now) whose earlier
@@ -84,6 +91,12 @@ export interface ClientWebhookRepository {
   getTarget(executionId: string): Promise<ClientWebhookTarget | null>;
   /** Moves a target's stage forward (none -> started -> finished); never back. False when unknown or already there or beyond. */
   advanceTarget(executionId: string, stage: ClientWebhookTargetStage): Promise<boolean>;
+  /**
+   * `advanceTarget` for several executions in one write (one statement where storage has
+   * statements): moves each known target not yet at `stage` forward to it, never back. Answers
+   * how many moved (an id named twice counts once); an empty list writes nothing.
+   */
+  advanceTargets(executionIds: readonly string[], stage: ClientWebhookTargetStage): Promise<number>;
   /** Up to `limit` targets not yet `finished`, created before `createdBefore`, ordered by execution id after `afterExecutionId`. */
   listUnfinishedTargets(createdBefore: Date, afterExecutionId: string | null, limit: number): Promise<ClientWebhookTarget[]>;
 }

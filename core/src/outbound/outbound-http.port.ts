@@ -28,6 +28,12 @@ export interface FetchRequest {
   retry?: boolean;
   /** `follow` (default) follows redirects; `manual` answers a 3xx response as it is (outbound webhooks never follow one). */
   redirect?: 'follow' | 'manual';
+  /**
+   * Read the response body to its end but keep none of it: `data` is '' (for callers that need
+   * only the status and headers, like outbound webhooks). Everything else is as when it is kept:
+   * the body is still read within the time limit, and a body past the size limit still fails.
+   */
+  discardBody?: boolean;
 }
 
 export interface FetchResponse<T = unknown> {
@@ -35,7 +41,7 @@ export interface FetchResponse<T = unknown> {
   ok: boolean;
   /** Lower-cased header names. */
   headers: Record<string, string>;
-  /** Parsed JSON when the response says it is JSON, else the text ('' when empty). */
+  /** Parsed JSON when the response says it is JSON, else the text ('' when empty; always '' with `discardBody`). */
   data: T;
   /** The final URL, after redirects. */
   url: string;

@@ -78,6 +78,44 @@ export function clientWebhookRepositoryContract(repo: () => ClientWebhookReposit
       });
     });
 
+    describe('enqueueMany', () => {
+      it('stores every new delivery, each field and body as given, unclaimed', async () => {
+        const clientId = `app_${uniqueSuffix()}`;
+        const started = clientWebhookDeliveryFixture({ clientId, event: 'execution.started', eventKey: `execution.started:exec-${uniqueSuffix()}` });
+        const completed = clientWebhookDeliveryFixture({ clientId, status: 'delivered', attempts: 1, nextAttemptAt: null, lastStatus: 200, deliveredAt: fixedDate(20), updatedAt: fixedDate(20) });
+        const retrying = clientWebhookDeliveryFixture({ clientId, attempts: 1, nextAttemptAt: fixedDate(5_000), lastStatus: 503, lastError: 'answered 503' });
+        await repo().enqueueMany([started, completed, retrying]);
+        for (const d of [started, completed, retrying]) expect(await repo().get(d.id)).to.deep.equal(d);
+        expect((await repo().get(completed.id))?.body).to.equal(completed.body);
+        // Stored unclaimed: a pending one is due on its schedule.
+        expect((await repo().claimDue(fixedDate(5_000), fixedDate(65_000), 10)).map((c) => c.delivery.id)).to.include(retrying.id);
+      });
+
+      it('leaves a delivery whose id is stored unchanged, and stores the others', async () => {
+        const clientId = `app_${uniqueSuffix()}`;
+        const existing = clientWebhookDeliveryFixture({ clientId });
+        await repo().enqueue(existing);
+        const fresh = clientWebhookDeliveryFixture({ clientId });
+        await repo().enqueueMany([{ ...existing, body: '{"other":true}', status: 'delivered', attempts: 1, nextAttemptAt: null, createdAt: fixedDate(1) }, fresh]);
+        expect(await repo().get(existing.id)).to.deep.equal(existing);
+        expect(await repo().get(fresh.id)).to.deep.equal(fresh);
+        expect(await repo().listByClient(clientId, { limit: 10 })).to.have.length(2);
+      });
+
+      it('stores a long list', async () => {
+        const clientId = `app_${uniqueSuffix()}`;
+        const many = Array.from({ length: 250 }, (_, i) => clientWebhookDeliveryFixture({ clientId, eventKey: `k${i}` }));
+        await repo().enqueueMany(many);
+        expect((await repo().listByClient(clientId, { limit: 300 })).map((d) => d.id).sort()).to.deep.equal(many.map((d) => d.id).sort());
+      });
+
+      it('does nothing for an empty list', async () => {
+        const clientId = `app_${uniqueSuffix()}`;
+        await repo().enqueueMany([]);
+        expect(await repo().listByClient(clientId, { limit: 10 })).to.deep.equal([]);
+      });
+    });
+
     describe('claimDue', () => {
       it('claims due pending deliveries, earliest due first, up to the limit', async () => {
         const clientId = `app_${uniqueSuffix()}`;
@@ -276,6 +314,40 @@ export function clientWebhookRepositoryContract(repo: () => ClientWebhookReposit
         expect(await repo().advanceTarget(target.executionId, 'started')).to.equal(false);
         expect((await repo().getTarget(target.executionId))?.stage).to.equal('finished');
         expect(await repo().advanceTarget('exec-unknown', 'started')).to.equal(false);
+      });
+
+      it('advances many targets forward at once, answering how many moved', async () => {
+        const none = targetFixture();
+        const started = targetFixture({ stage: 'started' });
+        const finished = targetFixture();
+        const untouched = targetFixture();
+        for (const t of [none, started, finished, untouched]) await repo().recordTarget(t);
+        await repo().advanceTarget(finished.executionId, 'finished');
+        // Unknown ids and an id named twice count for nothing more.
+        expect(await repo().advanceTargets([none.executionId, started.executionId, finished.executionId, 'exec-unknown', none.executionId], 'finished')).to.equal(2);
+        for (const t of [none, started, finished]) expect((await repo().getTarget(t.executionId))?.stage).to.equal('finished');
+        expect(await repo().getTarget(untouched.executionId)).to.deep.equal(untouched);
+        expect(await repo().advanceTargets([none.executionId, started.executionId], 'finished')).to.equal(0);
+      });
+
+      it('advances many targets forward only, and not at all for an empty list or to none', async () => {
+        const none = targetFixture();
+        const finished = targetFixture();
+        for (const t of [none, finished]) await repo().recordTarget(t);
+        await repo().advanceTarget(finished.executionId, 'finished');
+        expect(await repo().advanceTargets([none.executionId, finished.executionId], 'none')).to.equal(0);
+        expect(await repo().advanceTargets([], 'finished')).to.equal(0);
+        expect(await repo().advanceTargets([none.executionId, finished.executionId], 'started')).to.equal(1);
+        expect((await repo().getTarget(none.executionId))?.stage).to.equal('started');
+        expect((await repo().getTarget(finished.executionId))?.stage).to.equal('finished');
+      });
+
+      it('advances a batch of many targets (any count) in one call', async () => {
+        const targets = Array.from({ length: 37 }, () => targetFixture());
+        for (const t of targets) await repo().recordTarget(t);
+        expect(await repo().advanceTargets(targets.map((t) => t.executionId), 'finished')).to.equal(37);
+        const stages = await Promise.all(targets.map(async (t) => (await repo().getTarget(t.executionId))?.stage));
+        expect(new Set(stages)).to.deep.equal(new Set(['finished']));
       });
 
       it('lists unfinished targets created before a time, by execution id, in pages', async () => {

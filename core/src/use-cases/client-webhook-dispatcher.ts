@@ -1,3 +1,4 @@
+import type { EncryptedSecret } from '../credential/secret-cipher.port.js';
 import { ValidationError } from '../errors/domain.errors.js';
 import { DEFAULT_CLIENT_WEBHOOK_RETRY_SCHEDULE_MS, type ClaimedClientWebhookDelivery, type ClientWebhookAttemptResult, type ClientWebhookDelivery } from '../client-webhook/client-webhook-delivery.js';
 import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
@@ -65,7 +66,7 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
   readonly #random: () => number;
   readonly #fetch: ContextFetch;
   readonly #sending = new Set<Promise<void>>();
-  readonly #secrets = new Map<string, { secret: string; until: number }>();
+  readonly #secrets = new Map<string, { sealed: EncryptedSecret; secret: string; until: number }>();
 
   constructor(
     private readonly deps: ClientWebhookDispatcherDeps,
@@ -169,17 +170,18 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
 
   /**
    * The client's webhook signing secret. Opening it (AES-GCM) costs more than signing, so an
-   * opened secret is reused for a minute, keyed by its sealed form: a rotated secret is a new
-   * key at once.
+   * opened secret is reused for a minute, per client and only while its sealed form is the same:
+   * a rotated secret is opened again at once. (Keyed by the client's id, its sealed form compared
+   * field by field: cheaper than building and hashing one string of it per attempt.)
    */
   #openSecret(client: OAuthClient): string {
-    const sealed = `${client.id}\n${client.webhookSecret.keyId}\n${client.webhookSecret.ciphertext}\n${client.webhookSecret.tag}`;
+    const sealed = client.webhookSecret;
     const now = Date.now();
-    const cached = this.#secrets.get(sealed);
-    if (cached && cached.until > now) return cached.secret;
+    const cached = this.#secrets.get(client.id);
+    if (cached && cached.until > now && sameSealedSecret(cached.sealed, sealed)) return cached.secret;
     const secret = this.deps.webhookSecret(client);
-    if (this.#secrets.size >= OPENED_SECRETS_MAX) this.#secrets.delete(this.#secrets.keys().next().value!);
-    this.#secrets.set(sealed, { secret, until: now + OPENED_SECRET_TTL_MS });
+    if (!cached && this.#secrets.size >= OPENED_SECRETS_MAX) this.#secrets.delete(this.#secrets.keys().next().value!);
+    this.#secrets.set(client.id, { sealed, secret, until: now + OPENED_SECRET_TTL_MS });
     return secret;
   }
 
@@ -226,7 +228,8 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
     };
     let response: FetchResponse;
     try {
-      response = await this.#fetch(delivery.url, { method: 'POST', headers, body: delivery.body, timeoutMs: this.#timeoutMs, retry: false, redirect: 'manual' });
+      // Only the status (and Retry-After) matter: the answer's body is read to its end but not kept.
+      response = await this.#fetch(delivery.url, { method: 'POST', headers, body: delivery.body, timeoutMs: this.#timeoutMs, retry: false, redirect: 'manual', discardBody: true });
     } catch (e) {
       if (e instanceof OutboundRequestError) {
         if (e.code === 'blocked_address') return settle('failed', `not sent: ${e.message} (internal addresses never receive webhooks)`);
@@ -259,6 +262,11 @@ export class ClientWebhookDispatcher implements LocalWebhookSender {
     const delay = Math.max(jittered, retryAfterMs(retryAfter, now) ?? 0);
     return { status: 'pending', attempts, nextAttemptAt: new Date(now.getTime() + Math.round(delay)), lastStatus, lastError, deliveredAt: null, updatedAt: now };
   }
+}
+
+/** Whether two sealed secrets are the same one (the same key, ciphertext and tag). */
+function sameSealedSecret(a: EncryptedSecret, b: EncryptedSecret): boolean {
+  return a.ciphertext === b.ciphertext && a.tag === b.tag && a.keyId === b.keyId;
 }
 
 /** A Retry-After header (seconds, or an HTTP date) in milliseconds from `now`, at most a day; undefined when absent or unreadable. */

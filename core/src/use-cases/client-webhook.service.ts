@@ -75,6 +75,14 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   readonly #startedRows = new Map<string, StartedRow>();
   /** Executions whose execution.started this process enqueued, until their end is enqueued. */
   readonly #startedHere = new Set<string>();
+  /**
+   * Executions whose end this process sent and stored, their targets not yet moved to
+   * `finished` (waiting in #finishQueue, or in a batch being written): their events are out.
+   */
+  readonly #finishing = new Set<string>();
+  /** Of #finishing, those waiting for the next batch (see #finishLater). */
+  readonly #finishQueue = new Set<string>();
+  #finishTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
 
@@ -132,6 +140,8 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
    * execution has a target (and execution.started first, if it ran and that was missed).
    */
   async finished(execution: Execution): Promise<void> {
+    // Sent and stored here, its target about to be moved: nothing is left to send.
+    if (this.#finishing.has(execution.id)) return;
     const target = await this.deps.deliveries.getTarget(execution.id);
     if (!target || target.stage === 'finished') return;
     if (target.stage === 'none' && execution.startedAt && !(await this.#startedEnqueued(target))) {
@@ -145,6 +155,11 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async #startedEnqueued(target: ClientWebhookTarget): Promise<boolean> {
     if (this.#startedHere.has(target.executionId)) return true;
     return (await this.deps.deliveries.get(clientWebhookDeliveryId(target.clientId, target.url, `execution.started:${target.executionId}`))) !== null;
+  }
+
+  /** Whether the execution's end (execution.completed or execution.failed) has its delivery row stored. */
+  async #finishedStored(target: ClientWebhookTarget): Promise<boolean> {
+    return (await this.deps.deliveries.get(clientWebhookDeliveryId(target.clientId, target.url, `execution.finished:${target.executionId}`))) !== null;
   }
 
   /** GrantEvents: enqueues grant.revoked to each of the client's endpoints that is not disabled. */
@@ -173,6 +188,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     for (;;) {
       const targets = await this.deps.deliveries.listUnfinishedTargets(createdBefore, after, RECONCILE_PAGE);
       for (const target of targets) {
+        if (this.#finishing.has(target.executionId)) continue; // its target is being moved (see #finishLater)
         const execution = await this.deps.executions.get(target.executionId);
         if (!execution) {
           if (now.getTime() - target.createdAt.getTime() > ORPHAN_TARGET_MS) await this.deps.deliveries.advanceTarget(target.executionId, 'finished');
@@ -183,7 +199,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
           if (await this.#startedEnqueued(target)) await this.deps.deliveries.advanceTarget(execution.id, 'started');
           else if (await this.enqueueForTarget(target, executionStartedEvent(execution, now), `execution.started:${execution.id}`, 'started')) enqueued++;
         }
-        if (isFinished(execution.status) && (await this.enqueueFinished(target, execution))) enqueued++;
+        if (!isFinished(execution.status)) continue;
+        // Stored already (its target's move was lost): moved now, not sent again.
+        if (await this.#finishedStored(target)) await this.deps.deliveries.advanceTarget(execution.id, 'finished');
+        else if (await this.enqueueFinished(target, execution)) enqueued++;
       }
       if (targets.length < RECONCILE_PAGE) break;
       after = targets[targets.length - 1]!.executionId;
@@ -229,11 +248,15 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
    * it (one commit under group commit).
    *
    * With a dispatcher in this process, a pending event is sent first and stored with the
-   * attempt's result (delivered, or pending its retry), the target moved in the same commit: one
-   * write for the row instead of two, and the receiver hears of it without waiting for storage.
-   * Until that commit the target's stage holds the event: should this process die in between,
-   * the reconciliation enqueues it again (so it can arrive twice, with one webhook-id). Answers
-   * whether it enqueued the event (false: enqueued before, or being sent by this process now).
+   * attempt's result (delivered, or pending its retry): one write for the row instead of two,
+   * and the receiver hears of it without waiting for storage. An execution's end is stored in
+   * one statement with its waiting execution.started row, and its target moved to `finished`
+   * with other executions' a moment later (see #finishLater); a target moved to `started` goes
+   * in the same commit as the row. Until the row is stored the target's stage holds the event:
+   * should this process die in between, the reconciliation enqueues it again (so it can arrive
+   * twice, with one webhook-id); of an end stored whose target's move was lost it only moves the
+   * target. Answers whether it enqueued the event (false: enqueued before, or being sent by this
+   * process now).
    */
   private async enqueueForTarget(target: { executionId: string; clientId: string; url: string }, body: ClientWebhookEventBody, eventKey: string, stage: ClientWebhookTargetStage | null): Promise<boolean> {
     const { deliveries } = this.deps;
@@ -265,18 +288,68 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     }
     this.#track(
       (async () => {
+        let started: StartedRow | null = null;
         try {
           const row = await sent;
-          const started = this.#takeStartedRow(target.executionId);
-          await Promise.all([deliveries.enqueue(row), advance(), started ? this.#writeStartedRow(started) : null]);
+          started = this.#takeStartedRow(target.executionId);
+          const rows = started ? [await started.row, row] : [row];
+          if (stage === 'finished') {
+            // Moved only once its rows are stored: a failed write leaves the target for the reconciliation.
+            await deliveries.enqueueMany(rows);
+            this.#finishLater(target.executionId);
+          } else {
+            await Promise.all([deliveries.enqueueMany(rows), advance()]);
+          }
         } catch (e) {
-          this.deps.logger.warn('outbound webhook sent but not recorded; the reconciliation enqueues it again', { deliveryId: delivery.id, error: e instanceof Error ? e.message : String(e) });
+          this.deps.logger.warn('outbound webhook sent but not recorded; the reconciliation enqueues it again', {
+            deliveryId: delivery.id,
+            ...(started ? { startedDeliveryId: started.id } : {}),
+            error: e instanceof Error ? e.message : String(e),
+          });
         } finally {
           this.#sendingIds.delete(delivery.id);
+          if (started) this.#sendingIds.delete(started.id);
         }
       })(),
     );
     return true;
+  }
+
+  /**
+   * Moves the execution's target to `finished` with others: one statement for the executions
+   * ending within FINISH_BATCH_MS (or FINISH_BATCH_MAX of them), instead of one each. Until then
+   * this process knows the events are out (#finishing) and sends nothing more for it.
+   */
+  #finishLater(executionId: string): void {
+    this.#finishing.add(executionId);
+    this.#finishQueue.add(executionId);
+    if (this.#finishQueue.size >= FINISH_BATCH_MAX) this.#flushFinished();
+    else if (!this.#finishTimer) {
+      this.#finishTimer = setTimeout(() => this.#flushFinished(), FINISH_BATCH_MS);
+      this.#finishTimer.unref?.();
+    }
+  }
+
+  /** Writes the waiting batch of #finishLater now, if any. */
+  #flushFinished(): void {
+    if (this.#finishTimer) clearTimeout(this.#finishTimer);
+    this.#finishTimer = null;
+    if (this.#finishQueue.size === 0) return;
+    const executionIds = [...this.#finishQueue];
+    this.#finishQueue.clear();
+    this.#track(
+      (async () => {
+        try {
+          await this.deps.deliveries.advanceTargets(executionIds, 'finished');
+        } catch (e) {
+          // Their events are stored; the targets stay unfinished, so the reconciliation takes
+          // them up after its grace period (it finds the rows and enqueues nothing twice).
+          this.deps.logger.warn('outbound webhooks: targets not marked finished; the reconciliation finishes them later', { count: executionIds.length, error: e instanceof Error ? e.message : String(e) });
+        } finally {
+          for (const executionId of executionIds) this.#finishing.delete(executionId);
+        }
+      })(),
+    );
   }
 
   /** The execution.started row waiting for its execution's end, taken out (its timer stopped). */
@@ -304,10 +377,14 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
     }
   }
 
-  /** Resolves once the events this process is sending (sent first, then stored) are stored. */
+  /** Resolves once the events this process is sending (sent first, then stored) are stored, and their targets moved. */
   async drain(): Promise<void> {
     for (const executionId of [...this.#startedRows.keys()]) this.#storeStartedRow(executionId);
-    while (this.#inFlight.size) await Promise.all([...this.#inFlight]);
+    for (;;) {
+      this.#flushFinished();
+      if (this.#inFlight.size === 0) return;
+      await Promise.all([...this.#inFlight]);
+    }
   }
 
   #track(work: Promise<void>): void {
@@ -366,6 +443,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
 const REMEMBERED_STARTS = 10_000;
 /** Longest an execution.started row waits to be stored with its execution's end. */
 const STARTED_ROW_DELAY_MS = 1_000;
+/** Longest a finished execution's target waits to be moved with others' (see #finishLater). */
+const FINISH_BATCH_MS = 50;
+/** Most targets moved by one batch. */
+const FINISH_BATCH_MAX = 200;
 
 /** An execution.started delivery sent (or being sent), its row not stored yet. */
 interface StartedRow {
