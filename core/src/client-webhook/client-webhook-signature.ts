@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { OAUTH_WEBHOOK_SECRET_PREFIX } from '../oauth-client/oauth-client.js';
 
 /** What one attempt of a delivery is signed over. */
@@ -27,9 +27,8 @@ export interface ClientWebhookSigningInput {
  */
 export function clientWebhookSignatureHeaders(input: ClientWebhookSigningInput): Record<string, string> {
   const seconds = Math.floor(input.attemptAt.getTime() / 1000);
-  const keys = signingKeys(input.secret);
-  const legacy = createHmac('sha256', keys.legacy).update(input.body).digest('hex');
-  const standard = createHmac('sha256', keys.standard).update(`${input.id}.${seconds}.${input.body}`).digest('base64');
+  const legacy = createHmac('sha256', input.secret).update(input.body).digest('hex');
+  const standard = createHmac('sha256', standardWebhooksKey(input.secret)).update(`${input.id}.${seconds}.${input.body}`).digest('base64');
   return {
     'x-webhook-signature': `sha256=${legacy}`,
     'x-webhook-timestamp': input.timestamp,
@@ -37,25 +36,6 @@ export function clientWebhookSignatureHeaders(input: ClientWebhookSigningInput):
     'webhook-timestamp': String(seconds),
     'webhook-signature': `v1,${standard}`,
   };
-}
-
-/** Secrets whose HMAC keys are cached, at most; the cache is emptied when it is full. */
-const SIGNING_KEYS_MAX = 256;
-/** Per secret string: its two HMAC keys, ready (held in memory as the secret itself is; never logged). */
-const signingKeyCache = new Map<string, { readonly legacy: KeyObject; readonly standard: KeyObject }>();
-
-/**
- * The two HMAC keys of a secret as `KeyObject`s, made once per secret: HMAC with a ready
- * KeyObject costs less than with the string (UTF-8 encoded again each time) or a Buffer decoded
- * again each time. A rotated secret is a new string, so a new entry.
- */
-function signingKeys(secret: string): { readonly legacy: KeyObject; readonly standard: KeyObject } {
-  let keys = signingKeyCache.get(secret);
-  if (keys) return keys;
-  keys = { legacy: createSecretKey(Buffer.from(secret, 'utf8')), standard: createSecretKey(standardWebhooksKey(secret)) };
-  if (signingKeyCache.size >= SIGNING_KEYS_MAX) signingKeyCache.clear();
-  signingKeyCache.set(secret, keys);
-  return keys;
 }
 
 /**
