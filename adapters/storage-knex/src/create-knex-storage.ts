@@ -19,6 +19,7 @@ import { KnexExternalExecutionRepository } from './knex-external-execution.repos
 import { KnexClientWebhookRepository } from './knex-client-webhook.repository.js';
 import { storageMigrationSource } from './migrations/storage-migration-source.js';
 import { finalizeCachedStatements } from './sqlite-raw.js';
+import { SqliteWriteThread } from './sqlite-write-thread.js';
 import { KnexReadRunner, SqliteReadRunner, type ReadRunner } from './read-runner.js';
 import { RowCodec } from './row-codec.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -64,6 +65,7 @@ export interface KnexStorage {
 
 /** SQLite settings for durable commits that do not block readers, applied to each connection. */
 const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000'];
+const SQLITE_SETUP_SQL = SQLITE_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join(' ');
 
 interface SqliteConnection {
   exec(sql: string, callback: (error: Error | null) => void): void;
@@ -80,7 +82,10 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     await db.destroy();
     throw error;
   }
-  const groupCommit = (config.groupCommit ?? dialect === 'sqlite') ? new GroupCommitter(db, { sqliteDriver: dialect === 'sqlite' }) : null;
+  const useGroupCommit = config.groupCommit ?? dialect === 'sqlite';
+  // A file database's batches run on a writer thread of their own (see SqliteWriteThread).
+  const writeThread = useGroupCommit && dialect === 'sqlite' && !isMemoryFile(config) ? new SqliteWriteThread(sqliteFilename(config), SQLITE_SETUP_SQL) : null;
+  const groupCommit = useGroupCommit ? new GroupCommitter(db, { sqliteDriver: dialect === 'sqlite', ...(writeThread ? { statementBatches: writeThread } : {}) }) : null;
   const writes: WriteRunner = groupCommit ?? new DirectWriteRunner(db);
   const codec = new RowCodec(dialect);
   // SQLite in WAL mode lets readers run beside the one writer: give reads their own
@@ -108,6 +113,7 @@ export async function createKnexStorage(config: KnexStorageConfig = {}): Promise
     groupCommit,
     async close() {
       await writes.flush();
+      await writeThread?.close();
       finalizeCachedStatements(readPool);
       finalizeCachedStatements(db);
       if (readPool !== db) await readPool.destroy();
@@ -150,9 +156,14 @@ function sqliteReaderConfig(config: KnexStorageConfig): Knex.Config {
   };
 }
 
-function sqliteConfig(config: KnexStorageConfig): Knex.Config {
+/** The SQLite file's absolute path, or `:memory:`. */
+function sqliteFilename(config: KnexStorageConfig): string {
   const name = config.filename ?? 'blockyard.sqlite';
-  const filename = name === ':memory:' ? name : resolve(config.dataDir ?? 'data', name);
+  return name === ':memory:' ? name : resolve(config.dataDir ?? 'data', name);
+}
+
+function sqliteConfig(config: KnexStorageConfig): Knex.Config {
+  const filename = sqliteFilename(config);
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
   return {
     client: 'sqlite3',
@@ -163,7 +174,7 @@ function sqliteConfig(config: KnexStorageConfig): Knex.Config {
       min: 1,
       max: 1,
       afterCreate: (connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void) => {
-        connection.exec(SQLITE_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join(' '), (error) => done(error, connection));
+        connection.exec(SQLITE_SETUP_SQL, (error) => done(error, connection));
       },
     },
   };

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConflictError } from '@blockyard/core';
 import { executionFixture } from '@blockyard/core/testing';
 import { expect } from 'chai';
@@ -15,6 +18,20 @@ const storages: Array<[string, OpenGroupCommitStorage]> = [
     async () => {
       const storage = await createKnexStorage({ filename: ':memory:' });
       return { storage, close: () => storage.close() };
+    },
+  ],
+  [
+    'a SQLite file (batches on the writer thread)',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'blockyard-group-commit-'));
+      const storage = await createKnexStorage({ dataDir });
+      return {
+        storage,
+        close: async () => {
+          await storage.close();
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
     },
   ],
   [

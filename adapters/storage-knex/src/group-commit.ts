@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { nativeSql, sqliteExec, sqliteRun, withSqliteConnection } from './sqlite-raw.js';
+import { runStatementBatch, type SqliteStatementBatches } from './sqlite-batch.js';
+import { nativeSql, withSqliteConnection } from './sqlite-raw.js';
 import { countChanges, type WriteRunner, type WriteStatement } from './write-runner.js';
 
 interface QueuedWrite {
@@ -30,6 +31,11 @@ export interface GroupCommitOptions {
    * multi-statement `run` go through a knex transaction as usual. Implies atomicStatements.
    */
   sqliteDriver?: boolean;
+  /**
+   * SQLite only, with sqliteDriver: where those batches of single statements run instead of
+   * the pooled connection (a SqliteWriteThread, for a file database).
+   */
+  statementBatches?: SqliteStatementBatches;
 }
 
 /**
@@ -49,6 +55,7 @@ export class GroupCommitter implements WriteRunner {
   private readonly maxBatchSize: number;
   private readonly atomicStatements: boolean;
   private readonly sqliteDriver: boolean;
+  private readonly statementBatches: SqliteStatementBatches | null;
   private draining: Promise<void> | null = null;
   private batches = 0;
 
@@ -58,6 +65,7 @@ export class GroupCommitter implements WriteRunner {
   ) {
     this.maxBatchSize = Math.max(1, options.maxBatchSize ?? 256);
     this.sqliteDriver = options.sqliteDriver ?? false;
+    this.statementBatches = this.sqliteDriver ? (options.statementBatches ?? null) : null;
     this.atomicStatements = this.sqliteDriver || (options.atomicStatements ?? false);
   }
 
@@ -144,22 +152,18 @@ export class GroupCommitter implements WriteRunner {
     this.committed(batch, outcomes);
   }
 
-  /** The SQLite driver path: BEGIN IMMEDIATE, the statements side by side, COMMIT. */
+  /**
+   * The SQLite driver path: BEGIN IMMEDIATE, the statements side by side, COMMIT, on the
+   * writer thread when there is one, else on the pooled connection.
+   */
   private async commitStatementBatch(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatchSize);
-    let outcomes: Outcome[] = [];
+    const statements = batch.map((write) => write.statement!);
+    let outcomes: Outcome[];
     try {
-      await withSqliteConnection(this.knex, async (connection) => {
-        await sqliteExec(connection, 'BEGIN IMMEDIATE');
-        try {
-          // A failing statement undoes only itself in SQLite; the transaction goes on.
-          outcomes = await Promise.all(batch.map((write) => settle(() => sqliteRun(connection, write.statement!.sql, write.statement!.bindings))));
-          await sqliteExec(connection, 'COMMIT');
-        } catch (error) {
-          await sqliteExec(connection, 'ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      });
+      outcomes = this.statementBatches
+        ? await this.statementBatches.run(statements)
+        : await withSqliteConnection(this.knex, (connection) => runStatementBatch(connection, statements));
     } catch (error) {
       for (const write of batch) write.reject(error);
       return;

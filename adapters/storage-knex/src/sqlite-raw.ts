@@ -17,25 +17,67 @@ interface SqliteStatement {
   finalize(callback?: () => void): void;
 }
 
-/** Statements prepared once per connection and SQL text: preparing costs more than running. */
-const statementCaches = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
-const MAX_CACHED_PER_CONNECTION = 128;
+/**
+ * Prepared statements kept per connection and SQL text, idle ones only: preparing costs more
+ * than running. The driver runs one statement object's calls one after another, each waiting
+ * for the last one's callback on the main thread; so a statement in use is taken out, and a
+ * second run of the same SQL meanwhile (a group commit of many executions' same update) gets
+ * another. The runs then queue in the driver's threads and SQLite's own lock, not behind the
+ * main thread's turns.
+ */
+const statementCaches = new WeakMap<SqliteConnection, StatementCache>();
 
-function statementFor(connection: SqliteConnection, sql: string): SqliteStatement {
-  let cache = statementCaches.get(connection);
-  if (!cache) statementCaches.set(connection, (cache = new Map()));
-  let statement = cache.get(sql);
-  if (!statement) {
-    if (cache.size >= MAX_CACHED_PER_CONNECTION) finalizeAll(cache);
-    statement = connection.prepare(sql);
-    cache.set(sql, statement);
-  }
-  return statement;
+interface StatementCache {
+  /** Idle statements by SQL. */
+  idle: Map<string, SqliteStatement[]>;
+  /** How many idle statements there are in all. */
+  count: number;
 }
 
-function finalizeAll(cache: Map<string, SqliteStatement>): void {
-  for (const statement of cache.values()) statement.finalize();
-  cache.clear();
+/** Most idle statements kept per connection; past it, all idle ones are finalized. */
+const MAX_CACHED_PER_CONNECTION = 512;
+/** Most idle statements of one SQL text kept per connection. */
+const MAX_IDLE_PER_SQL = 32;
+
+function cacheOf(connection: SqliteConnection): StatementCache {
+  let cache = statementCaches.get(connection);
+  if (!cache) statementCaches.set(connection, (cache = { idle: new Map(), count: 0 }));
+  return cache;
+}
+
+/** An idle statement for `sql` (prepared now if none is), taken out of the cache until `release`. */
+function takeStatement(connection: SqliteConnection, sql: string): SqliteStatement {
+  const cache = cacheOf(connection);
+  const statement = cache.idle.get(sql)?.pop();
+  if (statement) {
+    cache.count -= 1;
+    return statement;
+  }
+  return connection.prepare(sql);
+}
+
+/** Gives a statement back once its run has answered. */
+function releaseStatement(connection: SqliteConnection, sql: string, statement: SqliteStatement): void {
+  const cache = statementCaches.get(connection);
+  if (!cache) {
+    statement.finalize(); // its connection's cache was finalized meanwhile
+    return;
+  }
+  if (cache.count >= MAX_CACHED_PER_CONNECTION) finalizeAll(cache);
+  let idle = cache.idle.get(sql);
+  if (!idle) cache.idle.set(sql, (idle = []));
+  if (idle.length >= MAX_IDLE_PER_SQL) {
+    statement.finalize();
+    return;
+  }
+  idle.push(statement);
+  cache.count += 1;
+}
+
+function finalizeAll(cache: StatementCache): void {
+  for (const statements of cache.idle.values()) for (const statement of statements) statement.finalize();
+  cache.idle.clear();
+  cache.count = 0;
 }
 
 /** The connections of each knex instance that hold cached statements. */
@@ -43,12 +85,15 @@ const connectionsOf = new WeakMap<Knex, Set<SqliteConnection>>();
 
 /** Finalizes the statements cached on a knex instance's connections: call before destroying it. */
 export function finalizeCachedStatements(knex: Knex): void {
-  for (const connection of connectionsOf.get(knex) ?? []) {
-    const cache = statementCaches.get(connection);
-    if (cache) finalizeAll(cache);
-    statementCaches.delete(connection);
-  }
+  for (const connection of connectionsOf.get(knex) ?? []) finalizeConnectionStatements(connection);
   connectionsOf.delete(knex);
+}
+
+/** Finalizes the statements cached on one connection: call before closing it. */
+export function finalizeConnectionStatements(connection: SqliteConnection): void {
+  const cache = statementCaches.get(connection);
+  if (cache) finalizeAll(cache);
+  statementCaches.delete(connection);
 }
 
 interface PoolClient {
@@ -72,7 +117,9 @@ export async function withSqliteConnection<T>(knex: Knex, fn: (connection: Sqlit
 
 export function sqliteRun(connection: SqliteConnection, sql: string, bindings: readonly unknown[] = []): Promise<number> {
   return new Promise((resolve, reject) => {
-    statementFor(connection, sql).run(bindings, function (error) {
+    const statement = takeStatement(connection, sql);
+    statement.run(bindings, function (error) {
+      releaseStatement(connection, sql, statement);
       if (error) reject(error);
       else resolve(this.changes);
     });
@@ -80,7 +127,14 @@ export function sqliteRun(connection: SqliteConnection, sql: string, bindings: r
 }
 
 export function sqliteAll<T>(connection: SqliteConnection, sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
-  return new Promise((resolve, reject) => statementFor(connection, sql).all(bindings, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+  return new Promise((resolve, reject) => {
+    const statement = takeStatement(connection, sql);
+    statement.all(bindings, (error, rows) => {
+      releaseStatement(connection, sql, statement);
+      if (error) reject(error);
+      else resolve(rows as T[]);
+    });
+  });
 }
 
 export function sqliteExec(connection: SqliteConnection, sql: string): Promise<void> {
