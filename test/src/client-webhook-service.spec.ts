@@ -273,7 +273,7 @@ describe('ClientWebhookService (memory adapters)', () => {
      * Composed with a stand-in dispatcher whose attempts (all delivered) wait for `releaseSends`,
      * and with the storage's writes counted; `advanceTargets` waits for `releaseAdvances`.
      */
-    async function withGatedSender(options: { logger?: Logger; advanceFails?: boolean } = {}) {
+    async function withGatedSender(options: { logger?: Logger; advanceFails?: boolean; firstStoreFails?: boolean } = {}) {
       const composed = await compose(options);
       const { webhooks, repo, clock } = composed;
       let releaseSends!: () => void;
@@ -298,7 +298,11 @@ describe('ClientWebhookService (memory adapters)', () => {
       const advanceTargets = repo.advanceTargets.bind(repo);
       Object.assign(repo, {
         enqueue: (...args: Parameters<typeof enqueue>) => ((writes.enqueue += 1), enqueue(...args)),
-        enqueueMany: (ds: readonly ClientWebhookDelivery[]) => (writes.enqueueMany.push(ds.map((d) => d.event)), enqueueMany(ds)),
+        enqueueMany: async (ds: readonly ClientWebhookDelivery[]) => {
+          writes.enqueueMany.push(ds.map((d) => d.event));
+          if (options.firstStoreFails && writes.enqueueMany.length === 1) throw new Error('storage is down');
+          return enqueueMany(ds);
+        },
         advanceTarget: (id: string, stage: ClientWebhookTargetStage) => (writes.advanceTarget.push([id, stage]), advanceTarget(id, stage)),
         advanceTargets: async (ids: readonly string[], stage: ClientWebhookTargetStage) => {
           writes.advanceTargets.push([[...ids], stage]);
@@ -321,17 +325,14 @@ describe('ClientWebhookService (memory adapters)', () => {
       return { ...composed, sent, writes, releaseSends, releaseAdvances, runOne, stored };
     }
 
-    it("stores an execution's end and its waiting execution.started in one write, and finishes targets of executions ending together in one batch", async () => {
+    it("stores the ends of executions ending together, each with its waiting execution.started, in one write, and finishes their targets in one batch", async () => {
       const { webhooks, repo, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender();
       const first = await runOne();
       const second = await runOne();
       expect(sent).to.deep.equal(['execution.started', 'execution.completed', 'execution.started', 'execution.completed']);
       releaseSends();
       await stored(4);
-      expect(writes.enqueueMany).to.deep.equal([
-        ['execution.started', 'execution.completed'],
-        ['execution.started', 'execution.completed'],
-      ]);
+      expect(writes.enqueueMany).to.deep.equal([['execution.started', 'execution.completed', 'execution.started', 'execution.completed']]);
       expect(writes.enqueue).to.equal(0);
       // Stored, their targets not yet moved: told again, this process sends nothing more.
       expect((await repo.getTarget(first.id))?.stage).to.equal('none');
@@ -393,6 +394,37 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(sent).to.deep.equal(['execution.started', 'execution.completed']);
       expect(writes.advanceTarget).to.deep.equal([[done.id, 'started'], [done.id, 'finished']]);
       expect((await repo.getTarget(done.id))?.stage).to.equal('finished');
+    });
+
+    it('leaves every execution of a failed row batch to the reconciliation, which sends and stores their events again', async () => {
+      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+      const logger: Logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]), child: () => logger };
+      const { webhooks, repo, clock, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender({ logger, firstStoreFails: true });
+      releaseAdvances();
+      const first = await runOne();
+      const second = await runOne();
+      releaseSends();
+      // No drain here: it would store the waiting execution.started rows on their own.
+      await waitFor('the failed row batch', () => warnings.length === 2, 5_000);
+      expect(writes.enqueueMany).to.deep.equal([['execution.started', 'execution.completed', 'execution.started', 'execution.completed']]);
+      expect(warnings.map(([message]) => message)).to.deep.equal([
+        'outbound webhook sent but not recorded; the reconciliation enqueues it again',
+        'outbound webhook sent but not recorded; the reconciliation enqueues it again',
+      ]);
+      for (const [, fields] of warnings) expect(fields).to.include.keys('deliveryId', 'startedDeliveryId', 'error');
+      expect(await repo.listByClient('app_one', { limit: 10 })).to.deep.equal([]);
+      expect(writes.advanceTargets).to.deep.equal([]);
+      expect((await repo.getTarget(first.id))?.stage).to.equal('none');
+      expect((await repo.getTarget(second.id))?.stage).to.equal('none');
+      await webhooks.drain();
+      expect(await repo.listByClient('app_one', { limit: 10 })).to.deep.equal([]);
+      clock.advance(6_000);
+      expect(await webhooks.reconcile()).to.equal(4);
+      await webhooks.drain();
+      await stored(4);
+      expect(sent).to.have.length(8);
+      expect((await repo.getTarget(first.id))?.stage).to.equal('finished');
+      expect((await repo.getTarget(second.id))?.stage).to.equal('finished');
     });
 
     it("hands a grant.revoked to this process's dispatcher stored claimed for it, so that no other dispatcher takes it", async () => {

@@ -83,6 +83,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   /** Of #finishing, those waiting for the next batch (see #finishLater). */
   readonly #finishQueue = new Set<string>();
   #finishTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Delivery rows sent and waiting to be stored with others' (see #storeLater), and who waits for them. */
+  #storeQueue: ClientWebhookDelivery[] = [];
+  #storeWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  #storeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
 
@@ -249,9 +253,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
    *
    * With a dispatcher in this process, a pending event is sent first and stored with the
    * attempt's result (delivered, or pending its retry): one write for the row instead of two,
-   * and the receiver hears of it without waiting for storage. An execution's end is stored in
-   * one statement with its waiting execution.started row, and its target moved to `finished`
-   * with other executions' a moment later (see #finishLater); a target moved to `started` goes
+   * and the receiver hears of it without waiting for storage. An execution's end is stored with
+   * its waiting execution.started row, in one insert with other executions' ending within a few
+   * milliseconds (see #storeLater), and its target moved to `finished` with others' a moment
+   * later (see #finishLater); a target moved to `started` goes
    * in the same commit as the row. Until the row is stored the target's stage holds the event:
    * should this process die in between, the reconciliation enqueues it again (so it can arrive
    * twice, with one webhook-id); of an end stored whose target's move was lost it only moves the
@@ -295,7 +300,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
           const rows = started ? [await started.row, row] : [row];
           if (stage === 'finished') {
             // Moved only once its rows are stored: a failed write leaves the target for the reconciliation.
-            await deliveries.enqueueMany(rows);
+            await this.#storeLater(rows);
             this.#finishLater(target.executionId);
           } else {
             await Promise.all([deliveries.enqueueMany(rows), advance()]);
@@ -313,6 +318,43 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
       })(),
     );
     return true;
+  }
+
+  /**
+   * Stores an execution's delivery rows (sent already) with those of the executions ending
+   * within STORE_BATCH_MS (or STORE_BATCH_MAX rows): one insert for them all instead of one per
+   * execution. Resolves once they are stored; rejects, for every execution of the batch, when
+   * the insert fails (their targets then stay for the reconciliation).
+   */
+  #storeLater(rows: readonly ClientWebhookDelivery[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#storeQueue.push(...rows);
+      this.#storeWaiters.push({ resolve, reject });
+      if (this.#storeQueue.length >= STORE_BATCH_MAX) this.#flushStored();
+      else if (!this.#storeTimer) {
+        this.#storeTimer = setTimeout(() => this.#flushStored(), STORE_BATCH_MS);
+        this.#storeTimer.unref?.();
+      }
+    });
+  }
+
+  /** Writes the waiting rows of #storeLater now, if any. */
+  #flushStored(): void {
+    if (this.#storeTimer) clearTimeout(this.#storeTimer);
+    this.#storeTimer = null;
+    if (this.#storeQueue.length === 0) return;
+    const rows = this.#storeQueue;
+    const waiters = this.#storeWaiters;
+    this.#storeQueue = [];
+    this.#storeWaiters = [];
+    this.deps.deliveries.enqueueMany(rows).then(
+      () => {
+        for (const waiter of waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        for (const waiter of waiters) waiter.reject(error);
+      },
+    );
   }
 
   /**
@@ -381,6 +423,7 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async drain(): Promise<void> {
     for (const executionId of [...this.#startedRows.keys()]) this.#storeStartedRow(executionId);
     for (;;) {
+      this.#flushStored();
       this.#flushFinished();
       if (this.#inFlight.size === 0) return;
       await Promise.all([...this.#inFlight]);
@@ -443,6 +486,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
 const REMEMBERED_STARTS = 10_000;
 /** Longest an execution.started row waits to be stored with its execution's end. */
 const STARTED_ROW_DELAY_MS = 1_000;
+/** Longest an execution's delivery rows wait to be stored with others' (see #storeLater). */
+const STORE_BATCH_MS = 20;
+/** Most delivery rows stored by one insert batch. */
+const STORE_BATCH_MAX = 200;
 /** Longest a finished execution's target waits to be moved with others' (see #finishLater). */
 const FINISH_BATCH_MS = 50;
 /** Most targets moved by one batch. */
