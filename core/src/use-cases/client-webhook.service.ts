@@ -25,6 +25,7 @@ import {
 import { executionFinishedEvent, executionStartedEvent, grantRevokedEvent, serializeClientWebhookEvent, type ClientWebhookEventBody } from '../client-webhook/client-webhook-event.js';
 import type { ClientWebhookRepository } from '../client-webhook/client-webhook.repository.port.js';
 import { clientWebhookUrlProblem } from '../client-webhook/client-webhook-url.js';
+import { TimedBatch } from '../client-webhook/timed-batch.js';
 
 /** The most endpoints of one client a grant.revoked goes to (its most recently used ones). */
 export const GRANT_REVOKED_MAX_ENDPOINTS = 10;
@@ -77,16 +78,13 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   readonly #startedHere = new Set<string>();
   /**
    * Executions whose end this process sent and stored, their targets not yet moved to
-   * `finished` (waiting in #finishQueue, or in a batch being written): their events are out.
+   * `finished` (waiting in #finishBatch, or in a batch being written): their events are out.
    */
   readonly #finishing = new Set<string>();
   /** Of #finishing, those waiting for the next batch (see #finishLater). */
-  readonly #finishQueue = new Set<string>();
-  #finishTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Delivery rows sent and waiting to be stored with others' (see #storeLater), and who waits for them. */
-  #storeQueue: ClientWebhookDelivery[] = [];
-  #storeWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  #storeTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #finishBatch = new TimedBatch<string>({ delayMs: FINISH_BATCH_MS, max: FINISH_BATCH_MAX, write: (executionIds) => this.#finish(executionIds) });
+  /** Delivery rows sent and waiting to be stored with others' (see #storeLater), with who waits for them. */
+  readonly #storeBatch = new TimedBatch<RowsToStore>({ delayMs: STORE_BATCH_MS, max: STORE_BATCH_MAX, sizeOf: (entry) => entry.rows.length, write: (entries) => this.#store(entries) });
 
   constructor(private readonly deps: ClientWebhookServiceDeps) {}
 
@@ -327,32 +325,16 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
    * the insert fails (their targets then stay for the reconciliation).
    */
   #storeLater(rows: readonly ClientWebhookDelivery[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#storeQueue.push(...rows);
-      this.#storeWaiters.push({ resolve, reject });
-      if (this.#storeQueue.length >= STORE_BATCH_MAX) this.#flushStored();
-      else if (!this.#storeTimer) {
-        this.#storeTimer = setTimeout(() => this.#flushStored(), STORE_BATCH_MS);
-        this.#storeTimer.unref?.();
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.#storeBatch.add({ rows, resolve, reject }));
   }
 
-  /** Writes the waiting rows of #storeLater now, if any. */
-  #flushStored(): void {
-    if (this.#storeTimer) clearTimeout(this.#storeTimer);
-    this.#storeTimer = null;
-    if (this.#storeQueue.length === 0) return;
-    const rows = this.#storeQueue;
-    const waiters = this.#storeWaiters;
-    this.#storeQueue = [];
-    this.#storeWaiters = [];
-    this.deps.deliveries.enqueueMany(rows).then(
+  #store(entries: RowsToStore[]): void {
+    this.deps.deliveries.enqueueMany(entries.flatMap((entry) => entry.rows)).then(
       () => {
-        for (const waiter of waiters) waiter.resolve();
+        for (const entry of entries) entry.resolve();
       },
       (error: unknown) => {
-        for (const waiter of waiters) waiter.reject(error);
+        for (const entry of entries) entry.reject(error);
       },
     );
   }
@@ -364,21 +346,10 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
    */
   #finishLater(executionId: string): void {
     this.#finishing.add(executionId);
-    this.#finishQueue.add(executionId);
-    if (this.#finishQueue.size >= FINISH_BATCH_MAX) this.#flushFinished();
-    else if (!this.#finishTimer) {
-      this.#finishTimer = setTimeout(() => this.#flushFinished(), FINISH_BATCH_MS);
-      this.#finishTimer.unref?.();
-    }
+    this.#finishBatch.add(executionId);
   }
 
-  /** Writes the waiting batch of #finishLater now, if any. */
-  #flushFinished(): void {
-    if (this.#finishTimer) clearTimeout(this.#finishTimer);
-    this.#finishTimer = null;
-    if (this.#finishQueue.size === 0) return;
-    const executionIds = [...this.#finishQueue];
-    this.#finishQueue.clear();
+  #finish(executionIds: string[]): void {
     this.#track(
       (async () => {
         try {
@@ -423,8 +394,8 @@ export class ClientWebhookService implements ExecutionLifecycleListener, Executi
   async drain(): Promise<void> {
     for (const executionId of [...this.#startedRows.keys()]) this.#storeStartedRow(executionId);
     for (;;) {
-      this.#flushStored();
-      this.#flushFinished();
+      this.#storeBatch.flush();
+      this.#finishBatch.flush();
       if (this.#inFlight.size === 0) return;
       await Promise.all([...this.#inFlight]);
     }
@@ -494,6 +465,13 @@ const STORE_BATCH_MAX = 200;
 const FINISH_BATCH_MS = 50;
 /** Most targets moved by one batch. */
 const FINISH_BATCH_MAX = 200;
+
+/** One execution's delivery rows waiting in the store batch, and its caller's promise. */
+interface RowsToStore {
+  readonly rows: readonly ClientWebhookDelivery[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 /** An execution.started delivery sent (or being sent), its row not stored yet. */
 interface StartedRow {
