@@ -63,8 +63,12 @@ export interface KnexStorage {
   close(): Promise<void>;
 }
 
-/** SQLite settings for durable commits that do not block readers, applied to each connection. */
-const SQLITE_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON', 'busy_timeout = 5000'];
+/**
+ * SQLite settings for durable commits that do not block readers, applied to each connection;
+ * busy_timeout first, so that the others wait for a lock held by another connection instead of
+ * failing at once.
+ */
+const SQLITE_PRAGMAS = ['busy_timeout = 5000', 'journal_mode = WAL', 'synchronous = FULL', 'foreign_keys = ON'];
 const SQLITE_SETUP_SQL = SQLITE_PRAGMAS.map((pragma) => `PRAGMA ${pragma};`).join(' ');
 
 interface SqliteConnection {

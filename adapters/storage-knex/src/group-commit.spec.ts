@@ -90,6 +90,40 @@ describe('GroupCommitter', () => {
     });
   }
 
+  describe('on a SQLite file with another writer', () => {
+    it('runs a write again in the next batch when another connection committed between its read and its write (SQLITE_BUSY)', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'blockyard-group-commit-busy-'));
+      const file = join(dataDir, 'db.sqlite');
+      const db = knex({ client: 'sqlite3', connection: { filename: file }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+      const other = knex({ client: 'sqlite3', connection: { filename: file }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
+      try {
+        await db.raw('PRAGMA journal_mode = WAL');
+        await db.schema.createTable('counters', (table) => {
+          table.text('id').primary();
+          table.integer('n');
+        });
+        await db('counters').insert({ id: 'c', n: 0 });
+        const committer = new GroupCommitter(db, { sqliteDriver: true });
+        let attempts = 0;
+        const result = await committer.run(async (trx) => {
+          attempts += 1;
+          const row = (await trx('counters').where('id', 'c').first()) as { n: number };
+          // Another connection commits after this transaction read: its write below is refused at once.
+          if (attempts === 1) await other('counters').where('id', 'c').update({ n: 100 });
+          await trx('counters').where('id', 'c').update({ n: row.n + 1 });
+          return row.n + 1;
+        });
+        expect(attempts).to.equal(2);
+        expect(result).to.equal(101);
+        expect(await db('counters').where('id', 'c').first()).to.deep.equal({ id: 'c', n: 101 });
+      } finally {
+        await other.destroy();
+        await db.destroy();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('on its own', () => {
     let db: Knex;
 

@@ -11,7 +11,17 @@ interface QueuedWrite {
   concurrent: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** Times it met SQLITE_BUSY inside a batch and was put back for the next one. */
+  busyRetries?: number;
 }
+
+/**
+ * How often a write inside a knex transaction batch that meets SQLITE_BUSY is run again in the
+ * next batch. Such a batch begins deferred (knex's `BEGIN`): a write after a read of the same
+ * transaction fails at once, without waiting, when another connection (another process on the
+ * same file) committed in between. Its savepoint is rolled back, so running it again is safe.
+ */
+const MAX_BUSY_RETRIES = 5;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -74,6 +84,7 @@ export class GroupCommitter implements WriteRunner {
     return this.batches;
   }
 
+  /** `fn` may run more than once (see MAX_BUSY_RETRIES): it must only use `db`. */
   run<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
     return this.enqueue((trx) => trx.transaction((savepoint) => fn(savepoint)), false);
   }
@@ -149,7 +160,18 @@ export class GroupCommitter implements WriteRunner {
       for (const write of batch) write.reject(error);
       return;
     }
-    this.committed(batch, outcomes);
+    // Writes that met SQLITE_BUSY were rolled back to their savepoints: run them again first.
+    const again = batch.filter((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok || !isSqliteBusy(outcome.error) || (write.busyRetries ?? 0) >= MAX_BUSY_RETRIES) return false;
+      write.busyRetries = (write.busyRetries ?? 0) + 1;
+      return true;
+    });
+    this.queue.unshift(...again);
+    this.committed(
+      batch.filter((write) => !again.includes(write)),
+      outcomes.filter((_, i) => !again.includes(batch[i]!)),
+    );
   }
 
   /**
@@ -180,6 +202,10 @@ export class GroupCommitter implements WriteRunner {
       else write.reject(outcome.error);
     });
   }
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { code?: unknown }).code === 'SQLITE_BUSY';
 }
 
 async function settle(write: () => Promise<unknown>): Promise<Outcome> {
