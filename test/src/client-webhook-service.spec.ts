@@ -269,6 +269,13 @@ describe('ClientWebhookService (memory adapters)', () => {
       expect(stored[0]!.nextAttemptAt!.getTime() - clock.now().getTime()).to.equal(5_000);
     });
 
+    /** A logger that keeps its warnings (message and fields), and drops everything else. */
+    function warningsLogger(): { warnings: Array<[string, Record<string, unknown> | undefined]>; logger: Logger } {
+      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+      const logger: Logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]), child: () => logger };
+      return { warnings, logger };
+    }
+
     /**
      * Composed with a stand-in dispatcher whose attempts (all delivered) wait for `releaseSends`,
      * and with the storage's writes counted; `advanceTargets` waits for `releaseAdvances`.
@@ -377,8 +384,7 @@ describe('ClientWebhookService (memory adapters)', () => {
     });
 
     it('leaves the targets of a failed batch to the reconciliation, which finishes them without sending again', async () => {
-      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
-      const logger: Logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]), child: () => logger };
+      const { warnings, logger } = warningsLogger();
       const { webhooks, repo, clock, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender({ logger, advanceFails: true });
       releaseSends();
       releaseAdvances();
@@ -397,8 +403,7 @@ describe('ClientWebhookService (memory adapters)', () => {
     });
 
     it('leaves every execution of a failed row batch to the reconciliation, which sends and stores their events again', async () => {
-      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
-      const logger: Logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]), child: () => logger };
+      const { warnings, logger } = warningsLogger();
       const { webhooks, repo, clock, sent, writes, releaseSends, releaseAdvances, runOne, stored } = await withGatedSender({ logger, firstStoreFails: true });
       releaseAdvances();
       const first = await runOne();
